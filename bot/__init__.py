@@ -1,0 +1,1 @@
+"""Question-answering bot on the early-2024 Viamedis/Almerys health-data breach."""

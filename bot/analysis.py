@@ -1,0 +1,96 @@
+"""Text -> index terms, the same way for the documents and for the questions.
+
+Lower-case, split words on apostrophes, hyphens and punctuation, fold accents with unidecode,
+drop elisions (l', d', qu', jusqu'…) and stopwords, then apply the Snowball French stemmer.
+Folding comes before stemming so that "données" and "donnees" meet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import Stemmer
+from unidecode import unidecode
+
+# Letters and digits, with hyphenated compounds kept together; apostrophes split words.
+_WORD = re.compile(r"[^\W_]+(?:[-‐‑][^\W_]+)*")
+_HYPHEN = re.compile(r"[-‐‑]")
+# A web address: not prose, so its words are not the text's words.
+URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"«»()]+[^\s<>\"«»().,;:!?']")
+
+# The elided forms, dropped like stopwords: l'état, d'identité, qu'elle, jusqu'à…
+ELISIONS = frozenset({"l", "d", "qu", "n", "s", "j", "c", "m", "t", "jusqu", "lorsqu", "puisqu",
+                      "quoiqu", "presqu", "quelqu"})
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word as written in a text, with its place and its folded (lower-case ASCII) form."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def folded(self) -> str:
+        return fold(self.text)
+
+    @property
+    def parts(self) -> list[str]:
+        """The folded parts of a hyphenated compound; one part for a plain word."""
+        return [p for p in _HYPHEN.split(self.folded) if p]
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: "Sécurité" -> "securite"."""
+    return unidecode(text.lower())
+
+
+def split_words(text: str) -> list[Word]:
+    """The words of a text with their character offsets, web addresses left out."""
+    urls = [m.span() for m in URL.finditer(text)]
+    return [Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)
+            if not any(start <= m.start() < end for start, end in urls)]
+
+
+@cache
+def load_word_list(name: str) -> frozenset[str]:
+    """A packaged list of folded words, whitespace-separated, with # comments."""
+    text = resources.files("bot").joinpath("data", name).read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0] for line in text.splitlines())
+    return frozenset(fold(word) for line in lines for word in line.split())
+
+
+class Analyzer:
+    """Turns words into index terms: French stems of the folded words, minus stopwords."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("french")
+        self.stopwords = load_word_list("stopwords_fr.txt") | ELISIONS
+
+    def stem(self, folded: str) -> str:
+        return self._stemmer.stemWord(folded)
+
+    def is_stopword(self, folded: str) -> bool:
+        return folded in self.stopwords
+
+    def word_terms(self, word: Word) -> list[str]:
+        """A word's terms. A compound gives its parts and, when two or more of them carry
+        meaning, the joined whole, so "cyber-attaques" meets "cyberattaque"."""
+        parts = [p for p in word.parts if not self.is_stopword(p)]
+        terms = [self.stem(p) for p in parts]
+        if len(parts) > 1:
+            terms.append(self.stem("".join(parts)))
+        return terms
+
+    def terms(self, text: str) -> list[str]:
+        """Every index term of a text, in order."""
+        return [term for word in split_words(text) for term in self.word_terms(word)]
+
+
+@cache
+def default_analyzer() -> Analyzer:
+    return Analyzer()

@@ -1,0 +1,101 @@
+"""The command line: `python -m bot [ask|index|chat|run]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable
+
+from bot.answer import AnswerBuilder
+from bot.config import Settings
+from bot.index import IndexUnavailable, build_index, load_or_build_index, save_index
+from bot.messages import message
+from bot.render import answer_to_json, render_excerpts_text, render_text
+
+log = logging.getLogger("bot")
+
+MORE_WORDS = frozenset({"plus", "more", "encore", "suite"})
+QUIT_WORDS = frozenset({"quit", "exit", "q", "quitter", "sortir"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        command = args.command or "chat"
+        if command == "index":
+            return _index(settings)
+        builder = AnswerBuilder(load_or_build_index(settings.corpus_dir, settings.index_dir))
+        if command == "ask":
+            return _ask(builder, args.question, args.json)
+        return _chat(builder, announce=args.command is None)
+    except IndexUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answers questions on the 2024 Viamedis/Almerys health-data breach "
+                    "from official documents.",
+    )
+    commands = parser.add_subparsers(dest="command")
+    ask = commands.add_parser("ask", help="answer one question, or one per line of stdin")
+    ask.add_argument("question", help='the question, or "-" to read questions from stdin')
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer")
+    commands.add_parser("index", help="rebuild the index from the corpus")
+    commands.add_parser("chat", help="talk with the bot in this terminal")
+    return parser
+
+
+def _index(settings: Settings) -> int:
+    started = time.perf_counter()
+    index = build_index(settings.corpus_dir)
+    path = save_index(index, settings.index_dir)
+    print(f"{len(index.documents)} documents, {len(index.passages)} passages, "
+          f"{index.vocabulary_size} terms, built in {time.perf_counter() - started:.2f} s "
+          f"-> {path}")
+    for problem in index.skipped:
+        print(f"skipped {problem}")
+    return 0
+
+
+def _ask(builder: AnswerBuilder, question: str, as_json: bool) -> int:
+    questions: Iterable[str] = (line.rstrip("\n") for line in sys.stdin) if question == "-" \
+        else [question]
+    for text in questions:
+        answer = builder.answer(text)
+        if as_json:
+            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
+        else:
+            print(render_text(answer), end="\n\n", flush=True)
+    return 0
+
+
+def _chat(builder: AnswerBuilder, announce: bool) -> int:
+    if announce:
+        print("No TELEGRAM_BOT_TOKEN is set: starting the console chat instead.\n"
+              "Pas de TELEGRAM_BOT_TOKEN : voici la conversation en console.")
+    print("Posez votre question (Ctrl-D ou « quitter » pour sortir). "
+          "Ask your question (Ctrl-D or \"quit\" to leave).\n")
+    last = None
+    while True:
+        try:
+            text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if text.strip().lower() in QUIT_WORDS:
+            return 0
+        if text.strip().lower() in MORE_WORDS and last is not None:
+            more = last.more
+            print(render_excerpts_text(more, last.lang, len(last.shown) + 1) if more
+                  else message("no_more", last.lang), end="\n\n")
+            continue
+        last = builder.answer(text)
+        print(render_text(last), end="\n\n")

@@ -1,0 +1,100 @@
+"""A hit -> the sentence or two of its passage that answer best, cut to quotable length.
+
+The excerpt is verbatim: whole sentences, or one long sentence cut at word boundaries with
+"…" where text was left out. The matched words are located in it for highlighting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.analysis import Analyzer, default_analyzer, split_words
+from bot.search import Hit
+
+MAX_EXCERPT_CHARS = 450
+# A neighbouring sentence is added, cut if need be, when at least this much room is left.
+MIN_NEIGHBOUR_CHARS = 80
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Verbatim text from a passage, which sentences it comes from, and the character spans
+    of the words that matched the question."""
+
+    text: str
+    sentence_ids: frozenset[int]
+    highlights: tuple[tuple[int, int], ...]
+
+
+def quote_hit(hit: Hit, idf: dict[str, float], analyzer: Analyzer | None = None) -> Quote:
+    """The best sentence of the passage, whole, with as much of its best neighbour as fits
+    (the following one on a tie); a best sentence too long alone is cut around its matches."""
+    analyzer = analyzer or default_analyzer()
+    sentences = hit.passage.sentences
+    weights = [_sentence_weight(s, hit.matched_terms, idf, analyzer) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
+    text, chosen = sentences[best], [best]
+    room = MAX_EXCERPT_CHARS - len(text) - 1
+    if room < 0:
+        text = _cut_around_matches(text, hit.matched_terms, idf, analyzer)
+    else:
+        neighbours = [i for i in (best + 1, best - 1) if 0 <= i < len(sentences)]
+        if neighbours and room >= MIN_NEIGHBOUR_CHARS:
+            other = max(neighbours, key=lambda i: weights[i])
+            chosen.append(other)
+            if other > best:
+                text = f"{text} {_head(sentences[other], room)}"
+            else:
+                text = f"{_tail(sentences[other], room)} {text}"
+    first = hit.passage.first_sentence
+    return Quote(text=text, sentence_ids=frozenset(first + i for i in chosen),
+                 highlights=tuple(match_spans(text, hit.matched_terms, analyzer)))
+
+
+def _head(sentence: str, room: int) -> str:
+    """The start of a sentence, cut after a whole word to fit in `room` characters."""
+    if len(sentence) <= room:
+        return sentence
+    return sentence[:room - 1].rsplit(" ", 1)[0].rstrip(",;:") + ELLIPSIS
+
+
+def _tail(sentence: str, room: int) -> str:
+    """The end of a sentence, cut before a whole word to fit in `room` characters."""
+    if len(sentence) <= room:
+        return sentence
+    return ELLIPSIS + sentence[len(sentence) - room + 1:].split(" ", 1)[-1]
+
+
+def match_spans(text: str, terms: frozenset[str], analyzer: Analyzer) -> list[tuple[int, int]]:
+    """Character spans of the words of `text` whose terms are among `terms`."""
+    return [(w.start, w.end) for w in split_words(text)
+            if any(t in terms for t in analyzer.word_terms(w))]
+
+
+def _sentence_weight(sentence: str, terms: frozenset[str], idf: dict[str, float],
+                     analyzer: Analyzer) -> float:
+    found = set(analyzer.terms(sentence)) & terms
+    return sum(idf.get(t, 0.0) for t in found)
+
+
+def _cut_around_matches(text: str, terms: frozenset[str], idf: dict[str, float],
+                        analyzer: Analyzer) -> str:
+    """The window of MAX_EXCERPT_CHARS that holds the most matched weight, cut at words."""
+    words = split_words(text)
+    weight = [sum(idf.get(t, 0.0) for t in set(analyzer.word_terms(w)) & terms) for w in words]
+    best_start, best_weight = 0, -1.0
+    for i, first in enumerate(words):
+        total = sum(wt for w, wt in zip(words[i:], weight[i:], strict=True)
+                    if w.end - first.start <= MAX_EXCERPT_CHARS)
+        if total > best_weight:
+            best_start, best_weight = i, total
+    start = words[best_start].start if best_start else 0
+    inside = [w for w in words[best_start:] if w.end - start <= MAX_EXCERPT_CHARS]
+    end = inside[-1].end if inside else min(len(text), start + MAX_EXCERPT_CHARS)
+    # Keep the closing punctuation of the text if the window reaches its last word.
+    if inside and inside[-1] is words[-1]:
+        end = len(text)
+    prefix = ELLIPSIS if start > 0 else ""
+    suffix = ELLIPSIS if end < len(text) else ""
+    return f"{prefix}{text[start:end]}{suffix}"

@@ -1,0 +1,247 @@
+"""Passages -> a BM25 index, saved as JSON in the index folder and loaded back.
+
+The saved index records a format version and a fingerprint of the corpus and of the analysis;
+at start-up it is used only when both still match, and rebuilt otherwise. It is JSON, never
+pickle: loading a pickle runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from bot.analysis import Analyzer, default_analyzer, load_word_list, split_words
+from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
+from bot.passages import Passage, split_passages
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# Bump when the analysis changes what terms a text gives, so saved indexes are rebuilt.
+ANALYSIS_VERSION = "fr-snowball-unidecode-2"
+INDEX_FILE = "index.json"
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be built or loaded; the message says why."""
+
+
+class EmptyCorpusError(IndexUnavailable):
+    """No document could be read from the corpus folder."""
+
+
+class LuceneBM25(BM25Okapi):
+    """BM25Okapi with Lucene's IDF, ln(1 + (N - df + 0.5) / (df + 0.5)).
+
+    rank-bm25's Okapi IDF, ln((N - df + 0.5) / (df + 0.5)), is 0 for a term in half the
+    passages and negative beyond, which BM25Okapi patches with a floor of epsilon times the
+    mean IDF. On a corpus of a few dozen passages that makes common but meaningful words
+    ("plainte", "données") worth nothing or worth more than rarer ones. Lucene's IDF is
+    positive and decreasing in df everywhere, so rarer always means more informative.
+    """
+
+    def __init__(self, corpus: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        super().__init__(corpus, k1=k1, b=b)
+
+    def _calc_idf(self, nd: dict[str, int]) -> None:
+        n = self.corpus_size
+        self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in nd.items()}
+        self.average_idf = sum(self.idf.values()) / max(1, len(self.idf))
+
+    @property
+    def unseen_idf(self) -> float:
+        """The IDF a term would have if it occurred nowhere: the most informative value."""
+        return math.log(1 + (self.corpus_size + 0.5) / 0.5)
+
+
+@dataclass
+class SearchIndex:
+    """Everything a search needs: documents, passages, their terms and the BM25 model."""
+
+    documents: dict[str, DocumentMeta]
+    passages: list[Passage]
+    passage_terms: list[list[str]]
+    surface_forms: dict[str, str]
+    fingerprint: str
+    built_at: str
+    build_seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+    bm25: LuceneBM25 = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.bm25 = LuceneBM25(self.passage_terms)
+        self.pair_bm25 = LuceneBM25([term_pairs(terms) for terms in self.passage_terms])
+        self._scores: dict[tuple[LuceneBM25, str], np.ndarray] = {}
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.bm25.idf)
+
+    def idf(self, term: str) -> float | None:
+        return self.bm25.idf.get(term)
+
+    def term_scores(self, term: str) -> np.ndarray:
+        """BM25's contribution of one term to every passage. It does not depend on the rest
+        of the question, so it is computed once per term and kept."""
+        return self._cached_scores(self.bm25, term)
+
+    def pair_scores(self, first: str, second: str) -> np.ndarray | None:
+        """BM25 of two terms standing side by side (stopwords aside) in each passage, or
+        None if no passage has them so."""
+        pair = f"{first} {second}"
+        return self._cached_scores(self.pair_bm25, pair) if pair in self.pair_bm25.idf else None
+
+    def _cached_scores(self, model: LuceneBM25, term: str) -> np.ndarray:
+        key = (model, term)
+        if key not in self._scores:
+            self._scores[key] = model.get_scores([term])
+        return self._scores[key]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "fingerprint": self.fingerprint,
+            "built_at": self.built_at,
+            "build_seconds": self.build_seconds,
+            "skipped": self.skipped,
+            "documents": {k: m.model_dump(mode="json") for k, m in self.documents.items()},
+            "passages": [
+                {"doc_id": p.doc_id, "position": p.position, "section": p.section,
+                 "first_sentence": p.first_sentence, "sentences": list(p.sentences)}
+                for p in self.passages
+            ],
+            "passage_terms": self.passage_terms,
+            "surface_forms": self.surface_forms,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> SearchIndex:
+        return cls(
+            documents={k: DocumentMeta.model_validate(m) for k, m in data["documents"].items()},
+            passages=[Passage(p["doc_id"], p["position"], p["section"], p["first_sentence"],
+                              tuple(p["sentences"])) for p in data["passages"]],
+            passage_terms=[list(terms) for terms in data["passage_terms"]],
+            surface_forms=dict(data["surface_forms"]),
+            fingerprint=data["fingerprint"],
+            built_at=data["built_at"],
+            build_seconds=float(data.get("build_seconds", 0.0)),
+            skipped=list(data.get("skipped", [])),
+        )
+
+
+def term_pairs(terms: list[str]) -> list[str]:
+    """Neighbouring terms as "a b": what proximity is scored on."""
+    return [f"{a} {b}" for a, b in itertools.pairwise(terms)]
+
+
+def source_fingerprint(corpus_dir: Path) -> str:
+    """Fingerprint of what an index is derived from: the corpus files and the analysis."""
+    digest = hashlib.sha256(f"{FORMAT_VERSION}/{ANALYSIS_VERSION}".encode())
+    digest.update(" ".join(sorted(load_word_list("stopwords_fr.txt"))).encode())
+    digest.update(corpus_fingerprint(corpus_dir).encode())
+    return digest.hexdigest()
+
+
+def build_index(corpus_dir: Path, analyzer: Analyzer | None = None) -> SearchIndex:
+    """Read the corpus and index its passages. Unreadable files are skipped with a warning."""
+    analyzer = analyzer or default_analyzer()
+    started = time.perf_counter()
+    fingerprint = source_fingerprint(corpus_dir)
+    loaded = load_corpus(corpus_dir)
+    for error in loaded.errors:
+        log.warning("corpus file skipped: %s", error)
+    if not loaded.documents:
+        raise EmptyCorpusError(
+            f"no readable document in {corpus_dir}"
+            + (f" ({len(loaded.errors)} file(s) skipped)" if loaded.errors else "")
+        )
+    passages = [p for doc in loaded.documents for p in split_passages(doc)]
+    index = SearchIndex(
+        documents={doc.doc_id: doc.meta for doc in loaded.documents},
+        passages=passages,
+        passage_terms=[analyzer.terms(p.text) for p in passages],
+        surface_forms=surface_forms(loaded.documents, analyzer),
+        fingerprint=fingerprint,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        skipped=[str(e) for e in loaded.errors],
+    )
+    index.build_seconds = time.perf_counter() - started
+    return index
+
+
+def surface_forms(documents: tuple[Document, ...], analyzer: Analyzer) -> dict[str, str]:
+    """Every folded word of the corpus (parts of compounds included) -> its stem, most
+    frequent first: the vocabulary that misspelled words are matched against."""
+    counts: Counter[str] = Counter()
+    for doc in documents:
+        for section in doc.sections:
+            for paragraph in section.paragraphs:
+                for word in split_words(paragraph):
+                    counts.update(p for p in word.parts if not analyzer.is_stopword(p))
+    return {form: analyzer.stem(form) for form, _ in counts.most_common()}
+
+
+def save_index(index: SearchIndex, index_dir: Path) -> Path:
+    """Write the index atomically: a reader sees the old file or the new one, never half."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    target = index_dir / INDEX_FILE
+    fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".index-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(index.to_json(), handle, ensure_ascii=False)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load_index(index_dir: Path) -> SearchIndex:
+    """Read a saved index, or raise IndexUnavailable if it is missing or unreadable."""
+    path = index_dir / INDEX_FILE
+    if not path.exists():
+        raise IndexUnavailable(f"no saved index at {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexUnavailable(f"saved index has format {data.get('format_version')!r}")
+        index = SearchIndex.from_json(data)
+    except IndexUnavailable:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, ZeroDivisionError) as error:
+        problem = type(error).__name__
+        raise IndexUnavailable(f"saved index at {path} is corrupt ({problem})") from error
+    if len(index.passages) != len(index.passage_terms) or not index.passages:
+        raise IndexUnavailable(f"saved index at {path} is corrupt (passages and terms disagree)")
+    return index
+
+
+def load_or_build_index(corpus_dir: Path, index_dir: Path) -> SearchIndex:
+    """The saved index when it is current; otherwise a fresh one, saved for next time."""
+    try:
+        index = load_index(index_dir)
+    except IndexUnavailable as error:
+        log.info("building the index: %s", error)
+    else:
+        if index.fingerprint == source_fingerprint(corpus_dir):
+            return index
+        log.info("building the index: the corpus or the analysis changed")
+    index = build_index(corpus_dir)
+    try:
+        save_index(index, index_dir)
+    except OSError as error:
+        log.warning("could not save the index in %s: %s", index_dir, error)
+    return index

@@ -1,0 +1,168 @@
+"""A question -> its language and the ideas ("concepts") to look for in the index.
+
+A concept is one idea of the question with the index terms that can express it: the stem of a
+word, a compound with its parts, or the French words the lexicon gives for an English or
+colloquial phrase. Search scores a passage on the best term of each concept, and confidence
+is the share of the question's concepts a passage covers.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.analysis import Analyzer, Word, default_analyzer, fold, load_word_list, split_words
+
+Lang = Literal["fr", "en"]
+
+MAX_PHRASE_WORDS = 5
+MIN_CORRECTED_LENGTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """One idea of the question and the ways the index can express it: each alternative is
+    a group of terms that together stand for the idea ("hôpital" or "établissement santé")."""
+
+    alternatives: tuple[tuple[str, ...], ...]
+    words: str
+    required: bool = True
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for alternative in self.alternatives for t in alternative))
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    lang: Lang
+    concepts: tuple[Concept, ...]
+
+
+class Lexicon:
+    """Phrases of a question -> concepts in the documents' French (see data/lexicon.toml)."""
+
+    def __init__(self, entries: dict[str, list[str]], key_stem: Callable[[str], str],
+                 analyzer: Analyzer, required: bool = True) -> None:
+        """`required=False` makes hints: concepts that raise a passage's score when present
+        but are not part of what a passage must cover to answer."""
+        self._key_stem = key_stem
+        self._entries: dict[tuple[str, ...], tuple[Concept, ...]] = {}
+        for phrase, alternatives in entries.items():
+            key = tuple(self._key_stem(p) for w in split_words(phrase) for p in w.parts)
+            self._entries[key] = self._concepts(phrase, alternatives, analyzer, required)
+
+    @staticmethod
+    def _concepts(phrase: str, alternatives: list[str], analyzer: Analyzer,
+                  required: bool) -> tuple[Concept, ...]:
+        if len(alternatives) == 1:
+            terms = dict.fromkeys(analyzer.terms(alternatives[0]))
+            return tuple(Concept(((t,),), phrase, required) for t in terms)
+        groups = (tuple(dict.fromkeys(analyzer.terms(alt))) for alt in alternatives)
+        return (Concept(tuple(dict.fromkeys(g for g in groups if g)), phrase, required),)
+
+    def match(self, parts: list[str], start: int) -> tuple[int, tuple[Concept, ...]] | None:
+        """The longest phrase starting at parts[start]: (its length, its concepts)."""
+        stems = [self._key_stem(p) for p in parts[start:start + MAX_PHRASE_WORDS]]
+        for length in range(len(stems), 0, -1):
+            if (concepts := self._entries.get(tuple(stems[:length]))) is not None:
+                return length, concepts
+        return None
+
+
+class QueryParser:
+    """Reads questions against one index's vocabulary (for spelling) and the lexicon."""
+
+    def __init__(self, surface_forms: dict[str, str], known_terms: set[str] | dict[str, float],
+                 analyzer: Analyzer | None = None) -> None:
+        self.analyzer = analyzer or default_analyzer()
+        self._known = known_terms
+        self._surface = surface_forms
+        # Correction candidates by first letter, most frequent first (ties go to them).
+        self._candidates: dict[str, list[str]] = {}
+        for form in surface_forms:
+            if len(form) >= MIN_CORRECTED_LENGTH - 1:
+                self._candidates.setdefault(form[0], []).append(form)
+        self._stop_en = load_word_list("stopwords_en.txt")
+        self._stop_fr = self.analyzer.stopwords
+        english = Stemmer.Stemmer("english").stemWord
+        french = self.analyzer.stem
+        entries = load_lexicon()
+        fr = (Lexicon(entries["fr_hints"], french, self.analyzer, required=False),
+              Lexicon(entries["fr"], french, self.analyzer))
+        en = (Lexicon(entries["en_hints"], english, self.analyzer, required=False),
+              Lexicon(entries["en"], english, self.analyzer))
+        self._lexicons: dict[Lang, tuple[Lexicon, ...]] = {"fr": fr, "en": en + fr}
+
+    def parse(self, text: str) -> Query:
+        words = split_words(text)
+        lang = detect_language(words, self._stop_fr, self._stop_en)
+        stopwords = self._stop_fr | self._stop_en if lang == "en" else self._stop_fr
+        # Each part of each word, with the index of the word it belongs to.
+        parts = [(i, p) for i, w in enumerate(words) for p in w.parts]
+        folded = [p for _, p in parts]
+        # (word index, concept), so that concepts keep the order of the question.
+        found: list[tuple[int, Concept]] = []
+        leftover: dict[int, list[str]] = {}
+        position = 0
+        while position < len(parts):
+            match = next((m for lex in self._lexicons[lang] if (m := lex.match(folded, position))),
+                         None)
+            if match:
+                length, matched = match
+                found.extend((parts[position][0], c) for c in matched)
+                position += length
+                continue
+            word_index, part = parts[position]
+            if part not in stopwords:
+                leftover.setdefault(word_index, []).append(part)
+            position += 1
+        found.extend((i, self._word_concept(words[i], kept)) for i, kept in leftover.items())
+        found.sort(key=lambda pair: pair[0])
+        return Query(text=text, lang=lang, concepts=tuple(dict.fromkeys(c for _, c in found)))
+
+    def _word_concept(self, word: Word, parts: list[str]) -> Concept:
+        """One concept per written word; a compound is its joined form or all its parts."""
+        alternatives = [tuple(dict.fromkeys(self.correct(p) for p in parts))]
+        if len(parts) > 1:
+            alternatives.insert(0, (self.correct("".join(parts)),))
+        return Concept(tuple(alternatives), word.text)
+
+    def correct(self, folded: str) -> str:
+        """The word's stem; for a word the corpus does not know, the stem of the closest
+        corpus word within one edit (two for words of eight letters or more) that starts with
+        the same letter, as typing slips rarely hit the first one."""
+        stem = self.analyzer.stem(folded)
+        if stem in self._known or len(folded) < MIN_CORRECTED_LENGTH or folded.isdigit():
+            return stem
+        max_edits = 2 if len(folded) >= 8 else 1
+        candidates = self._candidates.get(folded[0], [])
+        best = process.extractOne(folded, candidates, scorer=Levenshtein.distance,
+                                  score_cutoff=max_edits)
+        return self._surface[best[0]] if best else stem
+
+
+def detect_language(words: list[Word], stop_fr: frozenset[str], stop_en: frozenset[str]) -> Lang:
+    """English when the question has more English than French function words; French
+    otherwise, the usual case, and on a tie."""
+    folded = [w.folded for w in words]
+    english = sum(f in stop_en and f not in stop_fr for f in folded)
+    french = sum(f in stop_fr and f not in stop_en for f in folded)
+    french += sum(fold(w.text) != w.text.lower() for w in words)  # accented letters
+    return "en" if english > french else "fr"
+
+
+@cache
+def load_lexicon() -> dict[str, dict[str, list[str]]]:
+    text = resources.files("bot").joinpath("data", "lexicon.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    return {name: data.get(name, {}) for name in ("fr", "en", "fr_hints", "en_hints")}

@@ -1,0 +1,62 @@
+"""An Answer -> plain text (console) and the JSON object of the `ask --json` contract."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.answer import Answer, Excerpt, Source
+from bot.messages import format_date, message
+from bot.query import Lang
+
+
+def source_line(source: Source, lang: Lang) -> str:
+    """"Sénat — Question écrite … — Réponse du Ministère de l'intérieur — 3 octobre 2024"."""
+    parts = [source.institution, source.reference or source.title, source.section]
+    if source.published:
+        parts.append(format_date(source.published, lang))
+    return " — ".join(p for p in parts if p)
+
+
+def reply_notices(answer: Answer) -> list[str]:
+    """What the bot says besides the excerpts: the personal-data warning, the refusal."""
+    notices = [message("personal_data", answer.lang)] if answer.personal_data_warning else []
+    if answer.outcome != "answered":
+        notices.append(message(answer.outcome, answer.lang))
+    return notices
+
+
+def render_excerpts_text(excerpts: Sequence[Excerpt], lang: Lang, first_number: int = 1) -> str:
+    blocks = []
+    for number, excerpt in enumerate(excerpts, first_number):
+        lines = [f"{number}. « {excerpt.text} »", f"   — {source_line(excerpt.source, lang)}"]
+        if excerpt.source.url:
+            lines.append(f"   {excerpt.source.url}")
+        lines.extend(f"   {message('link', lang)} : {link.url}" for link in excerpt.links)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def render_text(answer: Answer) -> str:
+    """The reply as a person reads it in a terminal."""
+    parts = reply_notices(answer)
+    if answer.answered:
+        parts.append(message("intro", answer.lang))
+        parts.append(render_excerpts_text(answer.shown, answer.lang))
+        if answer.more:
+            parts.append(message("more_console", answer.lang, count=len(answer.more)))
+    return "\n\n".join(parts)
+
+
+def answer_to_json(answer: Answer) -> dict[str, object]:
+    """The object of `python -m bot ask --json` (see ../shared/eval/README.md)."""
+    return {
+        "query": answer.question,
+        "lang": answer.lang,
+        "answered": answer.answered,
+        "results": [
+            {"title": e.source.title, "source": source_line(e.source, answer.lang),
+             "url": e.source.url, "score": round(e.score, 4), "excerpt": e.text}
+            for e in answer.excerpts
+        ],
+        "reply": render_text(answer),
+    }

@@ -1,0 +1,353 @@
+"""The Bot API stand-in drives a real python-telegram-bot Application over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, BotAPIStub, UploadedFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+pytestmark = pytest.mark.asyncio
+
+TOKEN = "123456:TEST-token"
+
+
+@pytest.fixture(autouse=True)
+def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt in to PTB's timedelta periods, which silences its v22.2 deprecation warnings."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest_asyncio.fixture
+async def stub() -> AsyncIterator[BotAPIStub]:
+    async with BotAPIStub(TOKEN) as running_stub:
+        yield running_stub
+
+
+async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(update.effective_message.text)
+
+
+ECHO = MessageHandler(filters.TEXT & ~filters.COMMAND, echo)
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    stub: BotAPIStub,
+    *handlers: BaseHandler,
+    rate_limiter: AIORateLimiter | None = None,
+    errors: asyncio.Queue[Exception] | None = None,
+) -> AsyncIterator[Application]:
+    """A polling Application on the stub with ``handlers``; errors go to the ``errors`` queue."""
+    builder = ApplicationBuilder().token(TOKEN).base_url(stub.base_url)
+    builder = builder.base_file_url(stub.base_file_url)
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    app = builder.build()
+    app.add_handlers(handlers)
+    if errors is not None:
+
+        async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+            errors.put_nowait(context.error)
+
+        app.add_error_handler(on_error)
+    await app.initialize()
+    try:
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        yield app
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+
+async def settle(stub: BotAPIStub) -> None:
+    """Return once the bot has handled all earlier updates: they are handled one at a time."""
+    marker = f"barrier {len(stub.calls)}"
+    stub.push_text(marker)
+    await stub.wait_for("sendMessage", predicate=lambda call: call.params.get("text") == marker)
+
+
+def sent_texts(stub: BotAPIStub, text: str, *, ok: bool) -> list[int]:
+    """HTTP statuses of the sendMessage calls with ``text`` that succeeded (or failed)."""
+    return [
+        call.status
+        for call in stub.calls_of("sendMessage", ok=ok)
+        if call.params.get("text") == text
+    ]
+
+
+async def test_text_message_is_echoed_exactly_once(stub: BotAPIStub) -> None:
+    async with running_app(stub, ECHO):
+        pushed = stub.push_text("Bonjour, mes données ont-elles fuité ?")
+        [call] = await stub.wait_for("sendMessage")
+        await settle(stub)
+
+    assert call.params == {"chat_id": DEFAULT_USER_ID, "text": pushed["text"]}
+    assert call.result["chat"] == {
+        "id": DEFAULT_USER_ID,
+        "type": "private",
+        "first_name": "User1001",
+        "username": "user1001",
+    }
+    assert call.result["message_id"] > pushed["message_id"]
+    assert sent_texts(stub, pushed["text"], ok=True) == [200]
+    assert [c.method for c in stub.calls[:2]] == ["getMe", "deleteWebhook"]
+
+
+async def test_rate_limiter_retries_429_after_retry_after(stub: BotAPIStub) -> None:
+    stub.fail_next("sendMessage", 429, retry_after=1)
+    loop = asyncio.get_running_loop()
+    async with running_app(stub, ECHO, rate_limiter=AIORateLimiter(max_retries=3)):
+        started = loop.time()
+        stub.push_text("ralenti")
+        await stub.wait_for("sendMessage")
+        elapsed = loop.time() - started
+        await settle(stub)
+
+    assert sent_texts(stub, "ralenti", ok=False) == [429]
+    assert sent_texts(stub, "ralenti", ok=True) == [200]
+    # AIORateLimiter sleeps retry_after + 0.1 s before the retry.
+    assert 1.0 <= elapsed < 3.0
+
+
+async def test_rate_limiter_does_not_retry_502(stub: BotAPIStub) -> None:
+    """A bare 502 becomes a NetworkError that AIORateLimiter lets through: the reply is lost."""
+    errors: asyncio.Queue[Exception] = asyncio.Queue()
+    stub.fail_next("sendMessage", 502)
+    async with running_app(stub, ECHO, rate_limiter=AIORateLimiter(max_retries=3), errors=errors):
+        stub.push_text("perdu")
+        error = await asyncio.wait_for(errors.get(), timeout=5)
+        await settle(stub)
+
+    assert type(error) is NetworkError
+    assert "Bad Gateway (502)" in str(error)
+    assert sent_texts(stub, "perdu", ok=False) == [502]
+    assert sent_texts(stub, "perdu", ok=True) == []
+    assert errors.empty()
+
+
+async def test_bot_downloads_an_uploaded_document(stub: BotAPIStub) -> None:
+    received: asyncio.Future[bytearray] = asyncio.get_running_loop().create_future()
+
+    async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        document = update.message.document
+        file = await context.bot.get_file(document.file_id)
+        received.set_result(await file.download_as_bytearray())
+        await update.message.reply_document(
+            bytes(received.result()),
+            filename="copie.pdf",
+            caption=f"{document.file_name}: {document.mime_type}",
+        )
+
+    content = b"%PDF-1.7\n\x00\xff binary content"
+    async with running_app(stub, MessageHandler(filters.Document.ALL, on_document)):
+        pushed = stub.push_document("courrier.pdf", "application/pdf", content)
+        downloaded = await asyncio.wait_for(received, timeout=5)
+        [reply] = await stub.wait_for("sendDocument")
+
+    assert bytes(downloaded) == content
+    [get_file] = stub.calls_of("getFile")
+    assert get_file.params == {"file_id": pushed["document"]["file_id"]}
+    assert stub.downloads == [get_file.result["file_path"]]
+    # The reply came as multipart/form-data: the file part and JSON-encoded fields are parsed.
+    assert reply.params == {
+        "chat_id": DEFAULT_USER_ID,
+        "caption": "courrier.pdf: application/pdf",
+        "document": UploadedFile("copie.pdf", "application/pdf", content),
+    }
+    assert reply.result["document"]["file_name"] == "copie.pdf"
+
+
+async def test_wrong_token_is_rejected(stub: BotAPIStub) -> None:
+    app = ApplicationBuilder().token("123456:WRONG-token").base_url(stub.base_url).build()
+    try:
+        with pytest.raises(InvalidToken, match="rejected by the server"):
+            await app.initialize()
+    finally:
+        await app.bot.shutdown()  # initialize() opened the HTTP clients before getMe failed
+
+    assert [(call.method, call.status) for call in stub.calls] == [("getMe", 401)]
+
+
+async def test_get_updates_long_polls_and_honours_offset_and_limit(stub: BotAPIStub) -> None:
+    loop = asyncio.get_running_loop()
+    async with Bot(TOKEN, base_url=stub.base_url) as bot:
+        started = loop.time()
+        assert await bot.get_updates(timeout=0.3) == ()
+        assert loop.time() - started >= 0.25
+        assert len(stub.calls_of("getUpdates")) == 1  # waited instead of answering repeatedly
+
+        polling = asyncio.create_task(bot.get_updates(timeout=10))
+        await asyncio.sleep(0.1)
+        started = loop.time()
+        message = stub.push_text("réveil")
+        [update] = await polling
+        assert loop.time() - started < 1
+        assert update.message.text == "réveil"
+        assert update.message.message_id == message["message_id"]
+
+        assert await bot.get_updates() == (update,)  # not confirmed yet
+        assert await bot.get_updates(offset=update.update_id + 1) == ()
+        for text in ("un", "deux", "trois"):
+            stub.push_text(text)
+        assert [u.message.text for u in await bot.get_updates(limit=2)] == ["un", "deux"]
+        assert [u.message.text for u in await bot.get_updates(offset=-1)] == ["trois"]
+
+        polling = asyncio.create_task(bot.get_updates(timeout=30, offset=update.update_id + 5))
+        await asyncio.sleep(0.1)
+        started = loop.time()
+        await stub.stop()
+        assert await polling == ()
+        assert loop.time() - started < 1
+
+
+async def test_commands_group_messages_and_callback_queries(stub: BotAPIStub) -> None:
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("En savoir plus", callback_data="more")]]
+    )
+
+    async def on_help(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text("aide", reply_markup=keyboard, do_quote=False)
+
+    async def on_group(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text("groupe", do_quote=False)
+
+    async def on_more(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text("détails")
+
+    addressed = filters.Mention(stub.bot_user["username"]) | filters.REPLY
+    handlers = [
+        CommandHandler("aide", on_help),
+        MessageHandler(filters.ChatType.GROUPS & addressed & ~filters.COMMAND, on_group),
+        CallbackQueryHandler(on_more, pattern="^more$"),
+        ECHO,
+    ]
+    async with running_app(stub, *handlers) as app:
+        stub.push_text("/aide")
+        stub.push_group_text("/aide@stub_test_bot", user_id=7)
+        stub.push_group_text("/aide@other_bot")
+        [private_help, group_help] = await stub.wait_for("sendMessage", count=2)
+        stub.push_group_text("une question", mention_bot=True)
+        stub.push_group_text("suite", reply_to=group_help.result)
+        stub.push_group_text("pas pour le bot")
+        await stub.wait_for("sendMessage", count=5)
+
+        stub.push_callback_query(private_help.result, "more")
+        [edit] = await stub.wait_for("editMessageText")
+        await stub.wait_for("answerCallbackQuery")
+        with pytest.raises(BadRequest, match="Message is not modified"):
+            await app.bot.edit_message_text("détails", DEFAULT_USER_ID, edit.result["message_id"])
+        await settle(stub)
+
+    replies = [(c.params["chat_id"], c.params["text"]) for c in stub.calls_of("sendMessage")]
+    assert replies[:5] == [
+        (DEFAULT_USER_ID, "aide"),
+        (DEFAULT_GROUP_ID, "aide"),
+        (DEFAULT_GROUP_ID, "groupe"),
+        (DEFAULT_GROUP_ID, "groupe"),
+        (DEFAULT_GROUP_ID, "pas pour le bot"),  # not addressed to the bot: only ECHO matched
+    ]
+    assert len(replies) == 6  # and the barrier; "/aide@other_bot" got no answer
+    assert edit.result["text"] == "détails"
+    assert "reply_markup" not in edit.result
+    assert private_help.params["reply_markup"] == keyboard.to_dict()
+
+
+async def test_other_update_kinds_reach_the_bot_as_ptb_objects(stub: BotAPIStub) -> None:
+    updates: list[Update] = []
+
+    async def collect(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        updates.append(update)
+
+    async with running_app(stub, ECHO) as app:
+        app.add_handler(TypeHandler(Update, collect), group=-1)  # sees every update
+        message = stub.push_text("avant", language_code="de")
+        stub.push_edited_text(message, "après")
+        stub.push_sticker("🙂")
+        stub.push_photo(caption="capture")
+        stub.push_voice(duration=4)
+        await settle(stub)
+        with pytest.raises(EndPointNotFound):
+            await app.bot.do_api_request("frobnicate")
+
+    text, edited, sticker, photo, voice, _barrier = updates
+    assert text.message.from_user.language_code == "de"
+    assert edited.edited_message.text == "après"
+    assert edited.edited_message.message_id == text.message.message_id
+    assert sticker.message.sticker.emoji == "🙂"
+    assert photo.message.caption == "capture"
+    assert photo.message.photo[-1].file_size > 0
+    assert voice.message.voice.duration == dt.timedelta(seconds=4)
+    assert len({update.update_id for update in updates}) == len(updates)
+    assert [c.status for c in stub.calls_of("frobnicate")] == [404]
+
+
+async def test_wait_for_times_out_listing_the_calls_received(stub: BotAPIStub) -> None:
+    stub.fail_next("sendMessage", 403)
+    async with Bot(TOKEN, base_url=stub.base_url) as bot:
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await bot.send_message(DEFAULT_USER_ID, "coucou")
+
+    with pytest.raises(AssertionError) as failure:
+        await stub.wait_for("sendMessage", timeout=0.2)
+    assert "failed 403: {'chat_id': 1001, 'text': 'coucou'}" in str(failure.value)
+    assert "getMe x1, sendMessage x1" in str(failure.value)
+
+
+async def test_wire_format(stub: BotAPIStub) -> None:
+    """JSON bodies and query strings are accepted; errors look like Telegram's."""
+    api = f"{stub.base_url}{TOKEN}"
+    stub.fail_next("sendChatAction", 429, retry_after=7)
+    stub.fail_next("sendChatAction", 502)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{api}/sendMessage", json={"chat_id": 5, "text": "42"}) as resp:
+            assert (await resp.json())["result"]["text"] == "42"
+        async with session.get(f"{api}/getMyCommands?language_code=fr") as resp:
+            assert await resp.json() == {"ok": True, "result": []}
+        async with session.post(f"{api}/sendChatAction", data={"chat_id": "5"}) as resp:
+            assert resp.status == 429
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 7",
+                "parameters": {"retry_after": 7},
+            }
+        async with session.post(f"{api}/sendChatAction", data={"chat_id": "5"}) as resp:
+            assert (resp.status, resp.content_type) == (502, "text/html")
+            assert "502 Bad Gateway" in await resp.text()
+        async with session.post(f"{stub.base_url}1:other/getMe") as resp:
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 401,
+                "description": "Unauthorized",
+            }
+        async with session.post(f"{api}/noSuchMethod") as resp:
+            assert resp.status == 404
+            assert (await resp.json())["error_code"] == 404
+
+    assert stub.calls_of("sendMessage")[0].params == {"chat_id": 5, "text": "42"}
+    assert stub.calls_of("sendChatAction", ok=True) == []
