@@ -15,7 +15,7 @@ from bot.corpus import DocumentMeta
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
 from bot.privacy import contains_social_security_number
-from bot.query import Lang, QueryParser
+from bot.query import Concept, Lang, QueryParser
 from bot.search import Hit, search
 
 SHOWN_EXCERPTS = 3
@@ -123,7 +123,8 @@ class AnswerBuilder:
         hits = self._relevant(search(self.index, query, limit=SEARCH_DEPTH))
         if not hits:
             return Answer(question, query.lang, "not_found", personal_data_warning=warning)
-        return Answer(question, query.lang, "answered", self._excerpts(hits), warning)
+        excerpts = self._excerpts(hits, query.concepts)
+        return Answer(question, query.lang, "answered", excerpts, warning)
 
     def _confident(self, hit: Hit) -> bool:
         if hit.coverage >= MIN_COVERAGE:
@@ -132,20 +133,22 @@ class AnswerBuilder:
         return hit.coverage >= MIN_COVERAGE_WITH_EVIDENCE and hit.evidence >= enough
 
     def _relevant(self, hits: list[Hit]) -> list[Hit]:
-        """The hits worth quoting: none if the best one does not cover the question."""
-        if not hits or not self._confident(hits[0]):
+        """The hits worth quoting, best first: those that cover the question, and among them
+        those close enough to the best one. A high score on a few common words is not enough."""
+        confident = [h for h in hits if self._confident(h)]
+        if not confident:
             return []
-        top = hits[0]
-        return [h for h in hits
+        top = confident[0]
+        return [h for h in confident
                 if h.score >= MIN_RELATIVE_SCORE * top.score
                 and h.coverage >= MIN_RELATIVE_COVERAGE * top.coverage]
 
-    def _excerpts(self, hits: list[Hit]) -> tuple[Excerpt, ...]:
+    def _excerpts(self, hits: list[Hit], concepts: tuple[Concept, ...]) -> tuple[Excerpt, ...]:
         """Quote each hit, skipping a quote whose sentences another quote already shows."""
         excerpts: list[Excerpt] = []
         quoted: set[tuple[str, int]] = set()
         for hit in hits:
-            quote = quote_hit(hit, self.index.bm25.idf)
+            quote = quote_hit(hit, concepts, self.index.bm25.idf)
             keys = {(hit.passage.doc_id, s) for s in quote.sentence_ids}
             if keys & quoted:
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.analysis import Analyzer, default_analyzer, split_words
+from bot.query import Concept
 from bot.search import Hit
 
 MAX_EXCERPT_CHARS = 450
@@ -27,12 +28,13 @@ class Quote:
     highlights: tuple[tuple[int, int], ...]
 
 
-def quote_hit(hit: Hit, idf: dict[str, float], analyzer: Analyzer | None = None) -> Quote:
+def quote_hit(hit: Hit, concepts: tuple[Concept, ...], idf: dict[str, float],
+              analyzer: Analyzer | None = None) -> Quote:
     """The best sentence of the passage, whole, with as much of its best neighbour as fits
     (the following one on a tie); a best sentence too long alone is cut around its matches."""
     analyzer = analyzer or default_analyzer()
     sentences = hit.passage.sentences
-    weights = [_sentence_weight(s, hit.matched_terms, idf, analyzer) for s in sentences]
+    weights = [_sentence_weight(set(analyzer.terms(s)), concepts, idf) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
     text, chosen = sentences[best], [best]
     room = MAX_EXCERPT_CHARS - len(text) - 1
@@ -72,10 +74,15 @@ def match_spans(text: str, terms: frozenset[str], analyzer: Analyzer) -> list[tu
             if any(t in terms for t in analyzer.word_terms(w))]
 
 
-def _sentence_weight(sentence: str, terms: frozenset[str], idf: dict[str, float],
-                     analyzer: Analyzer) -> float:
-    found = set(analyzer.terms(sentence)) & terms
-    return sum(idf.get(t, 0.0) for t in found)
+def _sentence_weight(terms: set[str], concepts: tuple[Concept, ...],
+                     idf: dict[str, float]) -> float:
+    """The weight of the question's concepts a sentence expresses, each counted once, by its
+    most specific term present."""
+    return sum(
+        max((max(idf.get(t, 0.0) for t in alternative) for alternative in c.alternatives
+             if terms.issuperset(alternative)), default=0.0)
+        for c in concepts
+    )
 
 
 def _cut_around_matches(text: str, terms: frozenset[str], idf: dict[str, float],

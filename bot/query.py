@@ -8,6 +8,7 @@ is the share of the question's concepts a passage covers.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,8 +58,11 @@ class Lexicon:
         but are not part of what a passage must cover to answer."""
         self._key_stem = key_stem
         self._entries: dict[tuple[str, ...], tuple[Concept, ...]] = {}
+        self.words: set[str] = set()
         for phrase, alternatives in entries.items():
-            key = tuple(self._key_stem(p) for w in split_words(phrase) for p in w.parts)
+            parts = [p for w in split_words(phrase) for p in w.parts]
+            self.words.update(parts)
+            key = tuple(self._key_stem(p) for p in parts)
             self._entries[key] = self._concepts(phrase, alternatives, analyzer, required)
 
     @staticmethod
@@ -95,13 +99,19 @@ class QueryParser:
         self._stop_en = load_word_list("stopwords_en.txt")
         self._stop_fr = self.analyzer.stopwords
         english = Stemmer.Stemmer("english").stemWord
-        french = self.analyzer.stem
+        french = self._french_key
         entries = load_lexicon()
         fr = (Lexicon(entries["fr_hints"], french, self.analyzer, required=False),
               Lexicon(entries["fr"], french, self.analyzer))
         en = (Lexicon(entries["en_hints"], english, self.analyzer, required=False),
               Lexicon(entries["en"], english, self.analyzer))
         self._lexicons: dict[Lang, tuple[Lexicon, ...]] = {"fr": fr, "en": en + fr}
+        self._lexicon_words = frozenset(w for lexicon in fr for w in lexicon.words)
+
+    def _french_key(self, folded: str) -> str:
+        """How French lexicon keys are matched: the stem after past-participle endings go,
+        since Snowball keeps "piratées" ("pirate") apart from "pirates" ("pirat")."""
+        return self.analyzer.stem(re.sub(r"(?<=\w{4})e?es?$", "", folded))
 
     def parse(self, text: str) -> Query:
         words = split_words(text)
@@ -109,6 +119,8 @@ class QueryParser:
         stopwords = self._stop_fr | self._stop_en if lang == "en" else self._stop_fr
         # Each part of each word, with the index of the word it belongs to.
         parts = [(i, p) for i, w in enumerate(words) for p in w.parts]
+        if lang == "fr":  # fix typing slips first, so that "porter plaite" is a phrase again
+            parts = [(i, self._spell(p, stopwords)) for i, p in parts]
         folded = [p for _, p in parts]
         # (word index, concept), so that concepts keep the order of the question.
         found: list[tuple[int, Concept]] = []
@@ -144,11 +156,23 @@ class QueryParser:
         stem = self.analyzer.stem(folded)
         if stem in self._known or len(folded) < MIN_CORRECTED_LENGTH or folded.isdigit():
             return stem
+        closest = self._closest_form(folded)
+        return self._surface[closest] if closest else stem
+
+    def _spell(self, folded: str, stopwords: frozenset[str]) -> str:
+        """A French word as the corpus or the lexicon spells it, if it is a slip of one."""
+        if (folded in self._surface or folded in stopwords or folded in self._lexicon_words
+                or len(folded) < MIN_CORRECTED_LENGTH or folded.isdigit()
+                or self.analyzer.stem(folded) in self._known):
+            return folded
+        return self._closest_form(folded) or folded
+
+    def _closest_form(self, folded: str) -> str | None:
         max_edits = 2 if len(folded) >= 8 else 1
         candidates = self._candidates.get(folded[0], [])
         best = process.extractOne(folded, candidates, scorer=Levenshtein.distance,
                                   score_cutoff=max_edits)
-        return self._surface[best[0]] if best else stem
+        return best[0] if best else None
 
 
 def detect_language(words: list[Word], stop_fr: frozenset[str], stop_en: frozenset[str]) -> Lang:

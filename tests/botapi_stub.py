@@ -59,6 +59,7 @@ _DESCRIPTIONS = {
     500: "Internal Server Error",
 }
 _MAX_TEXT_LENGTH = 4096
+_MAX_UPLOAD_SIZE = 50 * 1024 * 1024  # the Bot API's limit for files sent by bots
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -261,7 +262,7 @@ class BotAPIStub:
 
     async def start(self) -> None:
         """Start serving on a free port of 127.0.0.1."""
-        app = web.Application()
+        app = web.Application(client_max_size=_MAX_UPLOAD_SIZE)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_download)
         # No access log: its lines would carry the token.

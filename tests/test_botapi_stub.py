@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 import pytest_asyncio
-from botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, BotAPIStub, UploadedFile
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, NetworkError
 from telegram.ext import (
@@ -25,6 +24,8 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+
+from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, BotAPIStub, UploadedFile
 
 pytestmark = pytest.mark.asyncio
 

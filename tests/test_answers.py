@@ -1,0 +1,122 @@
+"""What a citizen sees: the right passage, quoted verbatim, or an honest "I don't know"."""
+
+import pytest
+
+from bot.answer import AnswerBuilder
+from bot.render import render_text
+
+COMPLAINT_FORM = ("https://www.masecurite.interieur.gouv.fr/fr/actualites/"
+                  "lettre-plainte-vol-donnees-personnelles-viamedis-almerys")
+
+
+def top_text(builder: AnswerBuilder, question: str) -> str:
+    answer = builder.answer(question)
+    assert answer.answered, question
+    return answer.excerpts[0].text
+
+
+@pytest.mark.parametrize("question", [
+    "comment porter plainte ?",
+    "how do I file a complaint",
+    "Comment deposer plainte pour la fuite Viamedis",
+    "comment porter plaite",  # typo
+])
+def test_complaint_questions_quote_the_online_form_with_a_real_link(builder, question):
+    answer = builder.answer(question)
+    assert answer.answered
+    assert "formulaire en ligne" in answer.excerpts[0].text
+    assert COMPLAINT_FORM in [link.url for link in answer.links]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What is the risk of identity theft?", "usurpation d'identité"),
+    ("Was my social security number stolen?", "numéro de sécurité sociale"),
+    ("Did the CNIL send formal notices to hospitals?", "mettant en demeure"),
+])
+def test_english_questions_find_the_french_passages(builder, question, expected):
+    assert expected in top_text(builder, question)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("quelles donées ont été piratées chez almerus", "numéro de sécurité sociale"),
+    ("viamedys et almerys, combien de persones ?", "33 millions"),
+    ("quelle brigade enquete sur l'ataque ?", "Brigade de Lutte Contre la Cybercriminalité"),
+    ("usurpasion d'identité", "usurpation d'identité"),
+])
+def test_misspelled_words_are_matched_to_the_corpus_vocabulary(builder, question, expected):
+    answer = builder.answer(question)
+    assert answer.answered
+    assert any(expected in excerpt.text for excerpt in answer.shown)
+
+
+def test_colloquial_french_reaches_the_documents_words(builder):
+    # "secu" and "mutuelle" are not how the documents say it.
+    assert "régime de sécurité sociale et leur mutuelle" in top_text(
+        builder, "ma secu et ma mutuelle ont fuité ?")
+
+
+@pytest.mark.parametrize("question", [
+    "quelle est la recette de la tarte tatin ?",
+    "What's the weather in Paris tomorrow?",
+    "horaires d'ouverture de la mairie de Lyon",
+    "Is Almerys hiring developers?",
+])
+def test_off_topic_questions_are_declined_with_a_pointer_to_the_sources(builder, question):
+    answer = builder.answer(question)
+    assert answer.outcome == "not_found"
+    assert answer.excerpts == ()
+    assert "/sources" in render_text(answer)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "?!…", "bonjour", "merci"])
+def test_messages_without_a_question_get_a_prompt_not_a_quote(builder, text):
+    answer = builder.answer(text)
+    assert answer.outcome == "no_question"
+    assert answer.excerpts == ()
+    assert "porter plainte" in render_text(answer)  # it shows an example question
+
+
+def test_the_bot_speaks_the_language_of_the_question(builder):
+    english = builder.answer("What data was stolen?")
+    french = builder.answer("Quelles données ont été volées ?")
+    assert (english.lang, french.lang) == ("en", "fr")
+    assert render_text(english).startswith("Here is what the official documents say")
+    assert render_text(french).startswith("Voici ce que disent les documents officiels")
+    # the excerpts themselves stay in French
+    assert english.excerpts[0].text in {e.text for e in french.excerpts} or \
+        "données" in english.excerpts[0].text
+
+
+def test_excerpts_are_verbatim_and_each_has_its_source(builder, index):
+    corpus_text = " ".join(p.text for p in index.passages)
+    for question in ("que faire après la fuite ?", "what did the government do?",
+                     "la blockchain des opticiens", "qui a posé la question n° 484 ?"):
+        answer = builder.answer(question)
+        assert answer.answered, question
+        for excerpt in answer.excerpts:
+            assert len(excerpt.text) <= 460
+            for piece in excerpt.text.split("…"):
+                assert piece.strip() in corpus_text, (question, piece)
+            assert excerpt.source.institution and excerpt.source.reference
+
+
+def test_no_excerpt_repeats_another(builder):
+    answer = builder.answer("données de santé piratage tiers payant optique")
+    texts = [e.text for e in answer.excerpts]
+    assert len(texts) == len(set(texts))
+    assert len(texts) > 3  # some stand behind "more"
+
+
+def test_matched_words_are_located_for_highlighting(builder):
+    excerpt = builder.answer("comment porter plainte ?").excerpts[0]
+    highlighted = {excerpt.text[start:end] for start, end in excerpt.quote.highlights}
+    assert {"dépôt", "plainte"} <= highlighted
+
+
+def test_a_social_security_number_gets_a_warning_and_is_never_repeated(builder):
+    question = "mon numéro 1 85 05 78 006 084 36 a-t-il fuité ?"
+    answer = builder.answer(question)
+    assert answer.personal_data_warning
+    reply = render_text(answer)
+    assert "numéro de sécurité sociale" in reply.split("\n")[0]
+    assert "006 084" not in reply

@@ -1,0 +1,63 @@
+"""The command line as a newcomer and the scorer use it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def run_bot(args: list[str], tmp_path: Path, stdin: str = "", corpus: Path | None = None,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env |= {"CORPUS_DIR": str(corpus or REPO / "corpus"), "INDEX_DIR": str(tmp_path / "index")}
+    env |= extra_env or {}
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, text=True,
+                          capture_output=True, cwd=tmp_path, env=env, timeout=60)
+
+
+def test_ask_json_reads_one_question_per_line_and_answers_each(tmp_path):
+    questions = ["comment porter plainte ?", "", "How many people were affected?", "🙂"]
+    result = run_bot(["ask", "--json", "-"], tmp_path, stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == questions
+    first = lines[0]
+    assert set(first) == {"query", "lang", "answered", "results", "reply"}
+    assert first["answered"] and first["lang"] == "fr"
+    assert set(first["results"][0]) == {"title", "source", "url", "score", "excerpt"}
+    assert "formulaire en ligne" in first["results"][0]["excerpt"]
+    assert lines[2]["lang"] == "en" and lines[2]["answered"]
+    assert not lines[1]["answered"] and not lines[3]["answered"]
+
+
+def test_ask_prints_a_readable_reply(tmp_path):
+    result = run_bot(["ask", "how do I file a complaint"], tmp_path)
+    assert result.returncode == 0
+    assert "formulaire en ligne" in result.stdout
+    assert "https://www.masecurite.interieur.gouv.fr/" in result.stdout
+    assert "Sénat" in result.stdout
+
+
+def test_index_reports_what_it_built(tmp_path):
+    result = run_bot(["index"], tmp_path)
+    assert result.returncode == 0
+    assert "5 documents" in result.stdout and "passages" in result.stdout
+    assert (tmp_path / "index" / "index.json").exists()
+
+
+def test_without_a_token_the_bare_command_starts_a_console_chat(tmp_path):
+    result = run_bot([], tmp_path, stdin="comment porter plainte\nplus\nquitter\n")
+    assert result.returncode == 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout
+    assert "formulaire en ligne" in result.stdout
+
+
+def test_an_empty_corpus_is_reported_in_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_bot(["ask", "plainte"], tmp_path, corpus=tmp_path / "empty")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: no readable document")
+    assert "Traceback" not in result.stderr

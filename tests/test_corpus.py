@@ -1,0 +1,85 @@
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.corpus import CorpusFileError, load_corpus, read_document
+
+from .conftest import CORPUS
+
+
+def body(document) -> str:
+    return "\n".join(p for s in document.sections for p in s.paragraphs)
+
+
+def test_the_seed_documents_are_clean_and_carry_their_metadata():
+    loaded = load_corpus(CORPUS)
+    assert loaded.errors == ()
+    assert len(loaded.documents) == 5
+    for document in loaded.documents:
+        text = body(document)
+        for leftover in ("Page mise à jour", "](#)", "<sup>", "Données clés", "- page "):
+            assert leftover not in text, (document.doc_id, leftover)
+        assert "partager" not in [line.strip().lower() for line in text.split("\n")]
+        assert document.meta.institution in ("Assemblée nationale", "Sénat")
+        assert document.meta.published is not None
+    khalife = read_document(CORPUS / "senat-qseq241000739-khalife.md")
+    assert khalife.meta.status == "answered"
+    assert khalife.meta.answered == date(2025, 4, 17)
+    assert [s.heading for s in khalife.sections] == [
+        "Texte de la question", "Réponse du Ministère de l'intérieur"]
+    # No address is invented where no source gives one.
+    assert read_document(CORPUS / "an-16-qe-15289-peytavie.md").meta.url is None
+
+
+def test_a_text_file_without_metadata_takes_its_first_line_as_title(tmp_path: Path):
+    path = tmp_path / "note.txt"
+    path.write_text("Communiqué de la CNIL\n\nLa CNIL a reçu des notifications.\n", "utf-8")
+    document = read_document(path)
+    assert document.meta.title == "Communiqué de la CNIL"
+    assert "La CNIL a reçu des notifications." in body(document)
+
+
+def test_a_markdown_file_without_metadata_takes_its_first_heading_as_title(tmp_path: Path):
+    path = tmp_path / "note.md"
+    path.write_text("# Fiche pratique\n\nPortez plainte en ligne.\n", "utf-8")
+    document = read_document(path)
+    assert document.meta.title == "Fiche pratique"
+    assert body(document) == "Portez plainte en ligne."
+
+
+def test_web_page_leftovers_are_stripped_and_key_facts_become_metadata(tmp_path: Path):
+    path = tmp_path / "page.md"
+    path.write_text(
+        "# Une question\n\n[Mme Jeanne Martin](#) interroge le 1<sup>er</sup> ministre.\n\n"
+        "partager\n\n### Données clés\n\n**Auteur :** [Mme Jeanne Martin](#)\n\n"
+        "**Question publiée au JO le :** [3 mars 2024](#), page 12\n\nPage mise à jour le\n",
+        "utf-8",
+    )
+    document = read_document(path)
+    assert body(document) == "Mme Jeanne Martin interroge le 1er ministre."
+    assert document.meta.author == "Mme Jeanne Martin"
+    assert document.meta.published == date(2024, 3, 3)
+    assert document.meta.journal_page == "12"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"---\ntitle: [unclosed\n---\nTexte.", "front matter is not valid YAML"),
+        (b"---\ntitle: Ok\nauteur: typo\n---\nTexte.", "invalid metadata (auteur"),
+        (b"---\ntitle: Ok\npublished: not a date\n---\nTexte.", "invalid metadata (published"),
+        (b"---\ntitle: Ok\nurl: javascript:alert(1)\n---\nTexte.", "invalid metadata (url"),
+        (b"---\ntitle: Ok\n---\n", "no text"),
+        ("Donn\u00e9es".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_a_malformed_file_is_reported_by_name_and_skipped(tmp_path: Path, content, problem):
+    (tmp_path / "good.md").write_text("Un texte correct.", "utf-8")
+    (tmp_path / "bad.md").write_bytes(content)
+    loaded = load_corpus(tmp_path)
+    assert [d.doc_id for d in loaded.documents] == ["good.md"]
+    [error] = loaded.errors
+    assert isinstance(error, CorpusFileError)
+    assert str(error).startswith("bad.md: ")
+    assert problem in str(error)

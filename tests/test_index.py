@@ -1,0 +1,89 @@
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.answer import AnswerBuilder
+from bot.index import (
+    INDEX_FILE,
+    EmptyCorpusError,
+    IndexUnavailable,
+    LuceneBM25,
+    build_index,
+    load_index,
+    load_or_build_index,
+    save_index,
+)
+
+
+def first_excerpt(index, question: str) -> str:
+    return AnswerBuilder(index).answer(question).excerpts[0].text
+
+
+def test_saved_index_loads_back_and_answers_the_same(corpus_dir: Path, tmp_path: Path):
+    built = build_index(corpus_dir)
+    save_index(built, tmp_path / "index")
+    loaded = load_index(tmp_path / "index")
+    assert loaded.passages == built.passages
+    assert loaded.documents == built.documents
+    assert loaded.fingerprint == built.fingerprint
+    question = "quelles données ont été volées ?"
+    assert first_excerpt(loaded, question) == first_excerpt(built, question)
+
+
+def test_the_saved_index_is_json_not_pickle(corpus_dir: Path, tmp_path: Path):
+    save_index(build_index(corpus_dir), tmp_path)
+    data = json.loads((tmp_path / INDEX_FILE).read_text("utf-8"))
+    assert data["format_version"] == 1
+    assert len(data["passages"]) == len(data["passage_terms"])
+
+
+def test_a_stale_index_is_rebuilt_when_the_corpus_changes(corpus_dir: Path, tmp_path: Path):
+    index_dir = tmp_path / "index"
+    first = load_or_build_index(corpus_dir, index_dir)
+    (corpus_dir / "ajout.md").write_text(
+        "# Communiqué\n\nLes lunettes de soleil sont remboursées par la cotisation spéciale.",
+        "utf-8")
+    second = load_or_build_index(corpus_dir, index_dir)
+    assert second.fingerprint != first.fingerprint
+    assert "ajout.md" in second.documents
+    assert "lunettes de soleil" in first_excerpt(second, "remboursement des lunettes de soleil")
+    # and the rebuilt index was saved: loading it again needs no rebuild
+    assert load_index(index_dir).fingerprint == second.fingerprint
+
+
+@pytest.mark.parametrize("garbage", ["{not json", '{"format_version": 1}', '[]', ""])
+def test_a_corrupt_index_is_detected_and_rebuilt(corpus_dir: Path, tmp_path: Path, garbage):
+    (tmp_path / INDEX_FILE).write_text(garbage, "utf-8")
+    with pytest.raises(IndexUnavailable):
+        load_index(tmp_path)
+    index = load_or_build_index(corpus_dir, tmp_path)
+    assert len(index.passages) > 10
+    assert load_index(tmp_path).fingerprint == index.fingerprint
+
+
+def test_an_index_of_another_format_version_is_not_used(corpus_dir: Path, tmp_path: Path):
+    save_index(build_index(corpus_dir), tmp_path)
+    data = json.loads((tmp_path / INDEX_FILE).read_text("utf-8"))
+    data["format_version"] = 0
+    (tmp_path / INDEX_FILE).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(IndexUnavailable, match="format"):
+        load_index(tmp_path)
+
+
+def test_an_empty_corpus_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "corpus").mkdir()
+    with pytest.raises(EmptyCorpusError, match="no readable document"):
+        build_index(tmp_path / "corpus")
+    (tmp_path / "corpus" / "bad.md").write_bytes(b"\xff\xfe")
+    with pytest.raises(EmptyCorpusError, match="1 file"):
+        build_index(tmp_path / "corpus")
+
+
+def test_lucene_idf_stays_positive_and_decreasing_on_a_tiny_corpus():
+    bm25 = LuceneBM25([["plainte", "fuite"], ["fuite"], ["fuite", "mutuelle"], ["cnil"]])
+    assert bm25.idf["fuite"] > 0  # in 3 of 4 passages: Okapi's IDF would be negative
+    assert bm25.idf["plainte"] > bm25.idf["fuite"]
+    assert math.isclose(bm25.idf["plainte"], math.log(1 + (4 - 1 + 0.5) / 1.5))
+    assert bm25.get_scores(["fuite"])[1] > 0
