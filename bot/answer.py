@@ -31,7 +31,10 @@ MIN_RELATIVE_SCORE = 0.35
 MIN_RELATIVE_COVERAGE = 0.6
 SEARCH_DEPTH = 20
 
-Outcome = Literal["answered", "not_found", "no_question"]
+# A question longer than this is not searched: it is almost surely pasted text, not a question.
+MAX_QUESTION_CHARS = 1000
+
+Outcome = Literal["answered", "not_found", "no_question", "too_long"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +57,12 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A web address found in an excerpt: `text` as written, `url` ready to open."""
+    """A web address found in an excerpt: where it is written, and `url` ready to open."""
 
     text: str
     url: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,8 @@ class Answer:
     @property
     def links(self) -> tuple[Link, ...]:
         """Every distinct link of the shown excerpts, in order."""
-        return tuple(dict.fromkeys(link for e in self.shown for link in e.links))
+        distinct = {link.url: link for e in reversed(self.shown) for link in reversed(e.links)}
+        return tuple(reversed(distinct.values()))
 
 
 def find_links(text: str) -> tuple[Link, ...]:
@@ -104,7 +110,8 @@ def find_links(text: str) -> tuple[Link, ...]:
     links = []
     for m in URL.finditer(text):
         written = m.group()
-        links.append(Link(written, written if "://" in written else f"https://{written}"))
+        url = written if "://" in written else f"https://{written}"
+        links.append(Link(written, url, m.start(), m.end()))
     return tuple(links)
 
 
@@ -116,8 +123,11 @@ class AnswerBuilder:
         self.parser = QueryParser(index.surface_forms, index.bm25.idf)
 
     def answer(self, question: str) -> Answer:
-        query = self.parser.parse(question)
         warning = contains_social_security_number(question)
+        if len(question) > MAX_QUESTION_CHARS:
+            lang = self.parser.parse(question[:MAX_QUESTION_CHARS]).lang
+            return Answer(question, lang, "too_long", personal_data_warning=warning)
+        query = self.parser.parse(question)
         if not query.concepts:
             return Answer(question, query.lang, "no_question", personal_data_warning=warning)
         hits = self._relevant(search(self.index, query, limit=SEARCH_DEPTH))

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 
 from bot.answer import AnswerBuilder
-from bot.config import Settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.index import IndexUnavailable, build_index, load_or_build_index, save_index
 from bot.messages import message
 from bot.render import answer_to_json, render_excerpts_text, render_text
@@ -25,15 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings()
-        command = args.command or "chat"
+        settings = load_settings()
+        command = args.command or ("run" if settings.telegram_bot_token else "chat")
+        if command == "run":
+            from bot.telegram_bot import run_bot  # the console paths never load telegram
+
+            return run_bot(settings)
         if command == "index":
             return _index(settings)
         builder = AnswerBuilder(load_or_build_index(settings.corpus_dir, settings.index_dir))
         if command == "ask":
             return _ask(builder, args.question, args.json)
         return _chat(builder, announce=args.command is None)
-    except IndexUnavailable as error:
+    except (IndexUnavailable, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -50,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
     commands.add_parser("index", help="rebuild the index from the corpus")
     commands.add_parser("chat", help="talk with the bot in this terminal")
+    commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     return parser
 
 

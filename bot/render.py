@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.answer import Answer, Excerpt, Source
+from bot.answer import MAX_QUESTION_CHARS, Answer, Excerpt, Source
 from bot.messages import format_date, message
 from bot.query import Lang
 
@@ -21,7 +21,7 @@ def reply_notices(answer: Answer) -> list[str]:
     """What the bot says besides the excerpts: the personal-data warning, the refusal."""
     notices = [message("personal_data", answer.lang)] if answer.personal_data_warning else []
     if answer.outcome != "answered":
-        notices.append(message(answer.outcome, answer.lang))
+        notices.append(message(answer.outcome, answer.lang, limit=MAX_QUESTION_CHARS))
     return notices
 
 
@@ -31,7 +31,7 @@ def render_excerpts_text(excerpts: Sequence[Excerpt], lang: Lang, first_number: 
         lines = [f"{number}. « {excerpt.text} »", f"   — {source_line(excerpt.source, lang)}"]
         if excerpt.source.url:
             lines.append(f"   {excerpt.source.url}")
-        lines.extend(f"   {message('link', lang)} : {link.url}" for link in excerpt.links)
+        lines.extend(f"   {message('link', lang)} {link.url}" for link in excerpt.links)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -1,0 +1,78 @@
+"""An Answer -> Telegram HTML: excerpts as blockquotes, matched words in bold, links live.
+
+Every piece of text goes through html.escape; the only tags are the ones written here. A reply
+is made of whole blocks and stops before Telegram's 4096-character limit, so it is never cut
+inside a tag.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from bot.answer import Answer, Excerpt
+from bot.messages import message
+from bot.query import Lang
+from bot.render import reply_notices, source_line
+
+TELEGRAM_MAX_CHARS = 4096
+
+
+def render_excerpt_html(excerpt: Excerpt, number: int, lang: Lang) -> str:
+    """One excerpt: the quote with bold matches and live links, then its source."""
+    quote = _marked_up(excerpt)
+    source = html.escape(source_line(excerpt.source, lang))
+    if excerpt.source.url:
+        source = f'<a href="{html.escape(excerpt.source.url)}">{source}</a>'
+    return f"<blockquote>{quote}</blockquote>\n{number}. <i>{source}</i>"
+
+
+def render_html(answer: Answer, limit: int = TELEGRAM_MAX_CHARS) -> str:
+    """The whole reply to a question, as Telegram HTML within `limit` characters."""
+    blocks = [html.escape(n) for n in reply_notices(answer)]
+    if answer.answered:
+        blocks.append(html.escape(message("intro", answer.lang)))
+        blocks.extend(render_excerpt_html(e, n, answer.lang)
+                      for n, e in enumerate(answer.shown, 1))
+    return join_blocks(blocks, limit)
+
+
+def render_more_html(excerpts: Sequence[Excerpt], lang: Lang, first_number: int,
+                     limit: int = TELEGRAM_MAX_CHARS) -> str:
+    """The excerpts behind the "more" button."""
+    blocks = [render_excerpt_html(e, n, lang) for n, e in enumerate(excerpts, first_number)]
+    return join_blocks(blocks, limit)
+
+
+def join_blocks(blocks: Sequence[str], limit: int) -> str:
+    """As many whole blocks as fit in `limit` characters, blank-line separated."""
+    kept: list[str] = []
+    size = 0
+    for block in blocks:
+        extra = len(block) + (2 if kept else 0)
+        if size + extra > limit:
+            break
+        kept.append(block)
+        size += extra
+    return "\n\n".join(kept)
+
+
+def _marked_up(excerpt: Excerpt) -> str:
+    """The excerpt escaped, its highlighted words in bold and its web addresses as links."""
+    text = excerpt.text
+    links = {(link.start, link.end): link.url for link in excerpt.links}
+    spans = sorted([*links, *excerpt.quote.highlights])
+    pieces: list[str] = []
+    position = 0
+    for start, end in spans:
+        if start < position:  # a highlight inside a link: the link wins
+            continue
+        pieces.append(html.escape(text[position:start]))
+        chunk = html.escape(text[start:end])
+        if (start, end) in links:
+            pieces.append(f'<a href="{html.escape(links[start, end])}">{chunk}</a>')
+        else:
+            pieces.append(f"<b>{chunk}</b>")
+        position = end
+    pieces.append(html.escape(text[position:]))
+    return "".join(pieces)

@@ -1,0 +1,68 @@
+"""Telegram HTML, without a network: escaping, links, limits."""
+
+import re
+from datetime import date
+
+from bot.answer import Answer, Excerpt, Link, Source, find_links
+from bot.excerpts import Quote
+from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_html, render_more_html
+
+SOURCE = Source("doc.md", "Titre", "Sénat", "Question écrite", "Réponse", date(2024, 10, 3),
+                "https://www.senat.fr/q.html")
+
+
+def excerpt(text: str, highlights=()) -> Excerpt:
+    return Excerpt(Quote(text, frozenset({0}), tuple(highlights)), SOURCE, 1.0, find_links(text))
+
+
+def answer(*excerpts: Excerpt, lang="fr") -> Answer:
+    return Answer("q", lang, "answered", excerpts)
+
+
+def test_excerpt_text_is_escaped_and_matches_are_bold():
+    text = "Les <b>données</b> & « garanties » du *contrat*."
+    start = text.index("garanties")
+    html = render_html(answer(excerpt(text, [(start, start + len("garanties"))])))
+    assert "&lt;b&gt;données&lt;/b&gt; &amp;" in html
+    assert "<b>garanties</b>" in html
+    assert "*contrat*" in html  # Markdown characters mean nothing in HTML mode
+    assert "<blockquote>" in html and "</blockquote>" in html
+
+
+def test_web_addresses_become_links_and_the_source_links_to_its_page():
+    text = "Un formulaire (www.masecurite.interieur.gouv.fr/fr/plainte) existe."
+    html = render_html(answer(excerpt(text)))
+    assert ('<a href="https://www.masecurite.interieur.gouv.fr/fr/plainte">'
+            "www.masecurite.interieur.gouv.fr/fr/plainte</a>") in html
+    assert '<a href="https://www.senat.fr/q.html">' in html
+    assert "3 octobre 2024" in html
+
+
+def test_a_highlight_inside_a_link_does_not_break_the_link():
+    text = "Voir www.exemple.gouv.fr/plainte pour porter plainte."
+    inside = text.index("plainte")
+    html = render_html(answer(excerpt(text, [(inside, inside + 7)])))
+    assert html.count("<a href=") == 2
+    assert re.search(r"<a href=\"[^\"]*\"><b>", html) is None
+
+
+def test_links_are_listed_once_for_buttons():
+    text = "Formulaire : www.exemple.gouv.fr/p. Encore www.exemple.gouv.fr/p."
+    assert [link.url for link in answer(excerpt(text), excerpt(text)).links] == [
+        "https://www.exemple.gouv.fr/p"]
+    assert isinstance(find_links(text)[0], Link)
+
+
+def test_a_reply_never_exceeds_telegrams_limit_nor_cuts_a_tag():
+    long = "mot " * 110
+    html = render_more_html([excerpt(long)] * 20, "fr", 1)
+    assert len(html) <= TELEGRAM_MAX_CHARS
+    assert html.count("<blockquote>") == html.count("</blockquote>") > 0
+    assert join_blocks(["a" * 10, "b" * 10], 15) == "a" * 10
+
+
+def test_declines_and_warnings_are_plain_escaped_text():
+    html = render_html(Answer("<script>", "en", "not_found", (), personal_data_warning=True))
+    assert "<script>" not in html
+    assert html.startswith("⚠️")
+    assert "/sources" in html
