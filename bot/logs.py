@@ -1,8 +1,9 @@
 """Logging that never writes a bot token or a message text.
 
 The token is in every Bot API URL, and httpx logs request URLs at INFO; python-telegram-bot's
-bot logger writes call parameters (message texts included) at DEBUG. Both loggers are held at
-WARNING, and a filter blanks anything shaped like a bot token, whatever logger it comes from.
+bot and application loggers write call parameters and whole updates (message texts included)
+at DEBUG. Those loggers are held at WARNING, and a filter blanks anything shaped like a bot
+token, whatever logger it comes from.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import re
 from collections.abc import Iterable
 
 TOKEN_SHAPE = re.compile(r"\d{5,}(?::|%3A)[A-Za-z0-9_-]{20,}")
-QUIET_LOGGERS = ("httpx", "httpcore", "telegram.Bot", "telegram.ext.ExtBot")
+# These log request URLs (with the token) or whole updates (with message texts) below WARNING.
+QUIET_LOGGERS = ("httpx", "httpcore", "telegram.Bot", "telegram.ext.ExtBot",
+                 "telegram.ext.Application", "telegram.ext.Updater")
 
 
 class SecretFilter(logging.Filter):

@@ -58,8 +58,9 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s for s in sentences if s]
 
 
-def key_facts_sentence(meta: DocumentMeta) -> str:
-    """The document's key facts as one line, labelled as on the source pages."""
+def key_facts_sentence(meta: DocumentMeta) -> str | None:
+    """The document's key facts as one line, labelled as on the source pages; None for a
+    document that has none (a file dropped in without metadata)."""
     head = " — ".join(p for p in (meta.institution, meta.legislature, meta.reference) if p)
     parts = [head] if head else []
     if meta.author:
@@ -69,7 +70,7 @@ def key_facts_sentence(meta: DocumentMeta) -> str:
         page = f", page {meta.journal_page}" if meta.journal_page else ""
         parts.append(f"Question publiée au JO le {format_french_date(meta.published)}{page}")
     parts.extend(status_phrases(meta))
-    return " — ".join(parts) + "."
+    return " — ".join(parts) + "." if parts else None
 
 
 def status_phrases(meta: DocumentMeta) -> list[str]:
@@ -94,8 +95,8 @@ def split_passages(document: Document) -> list[Passage]:
     sentence_number = 0
     for index, section in enumerate(document.sections):
         sentences = [s for paragraph in section.paragraphs for s in split_sentences(paragraph)]
-        if index == 0:
-            sentences.insert(0, key_facts_sentence(document.meta))
+        if index == 0 and (facts := key_facts_sentence(document.meta)):
+            sentences.insert(0, facts)
         for start, window in _windows(sentences):
             passages.append(Passage(
                 doc_id=document.doc_id,

@@ -7,6 +7,7 @@ HTML and handles Telegram's side of things: commands, groups, buttons, admins, e
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -14,6 +15,7 @@ import secrets
 import tempfile
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -215,7 +217,10 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, te
     state = state_of(context)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        try:  # only a courtesy: failing to show "typing…" must not cost the answer
+            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        except TelegramError as error:
+            log.warning("could not send the typing action: %s", type(error).__name__)
     builder = state.builder
     if builder is None:  # not reachable once post_init ran; kept for safety of direct calls
         await reply(update, message("error", user_lang(update)))
@@ -272,20 +277,41 @@ async def not_text(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, message("not_text", user_lang(update)))
 
 
-async def unknown_command(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other command in a private chat; in a group, only one addressed to this bot
+    ("/foo@this_bot", or a message mentioning @this_bot)."""
+    message_ = update.effective_message
+    if message_ is not None and message_.chat.type != ChatType.PRIVATE:
+        text = (message_.text or "").lower()
+        name = f"@{context.bot.username}".lower()
+        if not (text.split()[0].endswith(name) or name in text.split()):
+            return
     await reply(update, message("unknown_command", user_lang(update)))
 
 
 # --- admins -----------------------------------------------------------------------------
 
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def admin_command(handler: Handler) -> Handler:
+    """Run the command for admins only; anyone else gets a polite refusal and nothing runs."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not state_of(context).is_admin(update):
+            await reply(update, message("admin_only", user_lang(update)))
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+@admin_command
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    state = state_of(context)
     lang = user_lang(update)
-    if not state.is_admin(update):
-        await reply(update, message("admin_only", lang))
-        return
     await reply(update, message("reindex_started", lang))
-    await reply(update, await rebuild(state, lang))
+    await reply(update, await rebuild(state_of(context), lang))
 
 
 async def rebuild(state: BotState, lang: Lang) -> str:
@@ -358,13 +384,10 @@ def _check_and_save(data: bytes, name: str, corpus_dir: Path) -> str | None:
     return None
 
 
+@admin_command
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    state = state_of(context)
     lang = user_lang(update)
-    if not state.is_admin(update):
-        await reply(update, message("admin_only", lang))
-        return
-    numbers = state.stats
+    numbers = state_of(context).stats
     text = message("stats", lang, answered=numbers.answered, declined=numbers.declined,
                    up=numbers.votes["up"], down=numbers.votes["down"])
     top = numbers.declined_questions.most_common(TOP_DECLINED_SHOWN)
@@ -428,7 +451,7 @@ def build_application(settings: Settings) -> Application:
         CommandHandler("ask", ask),
         CommandHandler("reindex", reindex),
         CommandHandler("stats", stats),
-        MessageHandler(filters.COMMAND & (private | filters.Entity("mention")), unknown_command),
+        MessageHandler(filters.COMMAND, unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, question),
         MessageHandler(filters.Document.ALL & private, upload),
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private, not_text),
