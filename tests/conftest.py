@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.answer import AnswerBuilder
 from bot.index import SearchIndex, build_index
+from tests.botapi_stub import BotAPIStub
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
+# Shaped like a real token, so that the log filter's token pattern is put to the test.
+BOT_TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +35,16 @@ def corpus_dir(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt in to PTB's timedelta periods, which silences its v22.2 deprecation warnings."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest_asyncio.fixture
+async def stub() -> AsyncIterator[BotAPIStub]:
+    """The local Bot API stand-in, on 127.0.0.1."""
+    async with BotAPIStub(BOT_TOKEN) as running_stub:
+        yield running_stub

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, NetworkError
 from telegram.ext import (
@@ -26,22 +25,11 @@ from telegram.ext import (
 )
 
 from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, BotAPIStub, UploadedFile
+from tests.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.asyncio
 
-TOKEN = "123456:TEST-token"
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB's timedelta periods, which silences its v22.2 deprecation warnings."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest_asyncio.fixture
-async def stub() -> AsyncIterator[BotAPIStub]:
-    async with BotAPIStub(TOKEN) as running_stub:
-        yield running_stub
+TOKEN = BOT_TOKEN
 
 
 async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -24,11 +24,12 @@ from bot.index import IndexUnavailable
 from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.telegram_bot import BotState, build_application, file_url
 from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub
+from tests.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.asyncio
 
 # The real shape of a token, so that bot.logs.TOKEN_SHAPE recognises it.
-TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+TOKEN = BOT_TOKEN
 ADMIN_ID = 4242
 USER_ID = DEFAULT_USER_ID
 BARRIER_USER = 9999
@@ -45,18 +46,6 @@ TARTE_QUESTION = "combien de degrés pour la tarte tatin ?"
 TARTE = "# Recette\n\nLa tarte tatin se cuit à 180 degrés pendant quarante minutes.".encode()
 # The tags render_html writes; anything else in a reply would be the user's text unescaped.
 ALLOWED_TAGS = {"blockquote", "b", "i", "a"}
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB's timedelta periods, which silences its v22.2 deprecation warnings."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest_asyncio.fixture
-async def stub() -> AsyncIterator[BotAPIStub]:
-    async with BotAPIStub(TOKEN) as running_stub:
-        yield running_stub
 
 
 def make_settings(stub: BotAPIStub, corpus_dir: Path, tmp_path: Path) -> Settings:
