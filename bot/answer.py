@@ -59,7 +59,6 @@ class Source:
 class Link:
     """A web address found in an excerpt: where it is written, and `url` ready to open."""
 
-    text: str
     url: str
     start: int
     end: int
@@ -111,7 +110,7 @@ def find_links(text: str) -> tuple[Link, ...]:
     for m in URL.finditer(text):
         written = m.group()
         url = written if "://" in written else f"https://{written}"
-        links.append(Link(written, url, m.start(), m.end()))
+        links.append(Link(url, m.start(), m.end()))
     return tuple(links)
 
 

@@ -30,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -109,6 +109,13 @@ class BotState:
         self.stats = Stats()
         self.rebuild_lock = asyncio.Lock()
 
+    @property
+    def answers(self) -> AnswerBuilder:
+        """What answers questions; post_init serves an index before any update arrives."""
+        if self.builder is None:
+            raise RuntimeError("no index is being served yet")
+        return self.builder
+
     def serve(self, index: SearchIndex) -> None:
         """Swap in a new index: one assignment, so a question sees the old or the new."""
         self.builder = AnswerBuilder(index)
@@ -126,17 +133,17 @@ class RetryingRateLimiter(AIORateLimiter):
     async def process_request(  # type: ignore[no-untyped-def]
         self, callback, args, kwargs, endpoint, data, rate_limit_args
     ):
-        for attempt in range(NETWORK_RETRIES + 1):
+        request = (callback, args, kwargs, endpoint, data, rate_limit_args)
+        for attempt in range(NETWORK_RETRIES):
             try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args)
-            except (NetworkError, TimedOut) as error:
-                if isinstance(error, BadRequest) or attempt == NETWORK_RETRIES:
+                return await super().process_request(*request)
+            except NetworkError as error:  # TimedOut too; BadRequest is the caller's mistake
+                if isinstance(error, BadRequest):
                     raise
                 log.warning("%s failed (%s); retry %d", endpoint, type(error).__name__,
                             attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
+        return await super().process_request(*request)
 
 
 def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
@@ -173,8 +180,7 @@ async def privacy(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = user_lang(update)
-    builder = state_of(context).builder
-    documents = builder.index.documents if builder else {}
+    documents = state_of(context).answers.index.documents
     lines = [message("sources_intro", lang, count=len(documents))]
     for meta in documents.values():
         parts = [meta.institution, meta.reference, meta.author,
@@ -221,11 +227,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, te
             await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
         except TelegramError as error:
             log.warning("could not send the typing action: %s", type(error).__name__)
-    builder = state.builder
-    if builder is None:  # not reachable once post_init ran; kept for safety of direct calls
-        await reply(update, message("error", user_lang(update)))
-        return
-    answer = builder.answer(text)
+    answer = state.answers.answer(text)
     state.stats.record(answer)
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
                        reply_markup=answer_keyboard(answer), disable_web_page_preview=True)

@@ -29,7 +29,7 @@ import json
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import PurePosixPath
@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+from telegram.ext import Application
 
 JSON = dict[str, Any]
 
@@ -793,3 +794,25 @@ class BotAPIStub:
         if file_id not in self._files:
             raise ApiError(400, "Bad Request: invalid file_id")
         return self._files[file_id]
+
+
+@contextlib.asynccontextmanager
+async def polling(
+    app: Application,
+    after_initialize: Callable[[Application], Awaitable[None]] | None = None,
+) -> AsyncIterator[Application]:
+    """Run ``app`` with long polling (against the stub its base_url names) for the block, as
+    ``run_polling`` would: initialize, ``after_initialize`` (say ``app.post_init``), start."""
+    await app.initialize()
+    try:
+        if after_initialize is not None:
+            await after_initialize(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        yield app
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()

@@ -24,7 +24,13 @@ from telegram.ext import (
     filters,
 )
 
-from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, BotAPIStub, UploadedFile
+from tests.botapi_stub import (
+    DEFAULT_GROUP_ID,
+    DEFAULT_USER_ID,
+    BotAPIStub,
+    UploadedFile,
+    polling,
+)
 from tests.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.asyncio
@@ -59,17 +65,8 @@ async def running_app(
             errors.put_nowait(context.error)
 
         app.add_error_handler(on_error)
-    await app.initialize()
-    try:
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    async with polling(app):
         yield app
-    finally:
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
 
 
 async def settle(stub: BotAPIStub) -> None:

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.index import IndexUnavailable
 from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.telegram_bot import BotState, build_application, file_url
-from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub
+from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, polling
 from tests.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.asyncio
@@ -62,18 +62,8 @@ def make_settings(stub: BotAPIStub, corpus_dir: Path, tmp_path: Path) -> Setting
 async def running_bot(settings: Settings) -> AsyncIterator[Application]:
     """The bot's Application, initialised as run_polling would, polling the stub."""
     app = build_application(settings)
-    await app.initialize()
-    try:
-        await app.post_init(app)
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    async with polling(app, app.post_init):
         yield app
-    finally:
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
 
 
 @pytest_asyncio.fixture
