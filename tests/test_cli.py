@@ -49,10 +49,13 @@ def test_index_reports_what_it_built(tmp_path):
 
 
 def test_without_a_token_the_bare_command_starts_a_console_chat(tmp_path):
-    result = run_bot([], tmp_path, stdin="comment porter plainte\nplus\nquitter\n")
+    stdin = ("comment porter plainte\n"
+             "données de santé piratage tiers payant optique\nplus\nquitter\n")
+    result = run_bot([], tmp_path, stdin=stdin)
     assert result.returncode == 0
     assert "TELEGRAM_BOT_TOKEN" in result.stdout
     assert "formulaire en ligne" in result.stdout
+    assert "\n4. « " in result.stdout  # "plus" showed the excerpts behind "more"
 
 
 def test_an_empty_corpus_is_reported_in_one_line(tmp_path):
