@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import Stemmer
@@ -44,9 +44,11 @@ class Word:
         return [p for p in _HYPHEN.split(self.folded) if p]
 
 
+@lru_cache(maxsize=100_000)  # a text's words come back again and again
 def fold(text: str) -> str:
     """Lower-case and strip accents: "Sécurité" -> "securite"."""
-    return unidecode(text.lower())
+    lowered = text.lower()
+    return lowered if lowered.isascii() else unidecode(lowered)
 
 
 def split_words(text: str) -> list[Word]:

@@ -119,7 +119,7 @@ class AnswerBuilder:
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
-        self.parser = QueryParser(index.surface_forms, index.bm25.idf)
+        self.parser = QueryParser(index.surface_forms, index.term_idf)
 
     def answer(self, question: str) -> Answer:
         warning = contains_social_security_number(question)
@@ -138,7 +138,7 @@ class AnswerBuilder:
     def _confident(self, hit: Hit) -> bool:
         if hit.coverage >= MIN_COVERAGE:
             return True
-        enough = MIN_EVIDENCE_RARE_WORDS * self.index.bm25.unseen_idf
+        enough = MIN_EVIDENCE_RARE_WORDS * self.index.unseen_idf
         return hit.coverage >= MIN_COVERAGE_WITH_EVIDENCE and hit.evidence >= enough
 
     def _relevant(self, hits: list[Hit]) -> list[Hit]:
@@ -157,7 +157,7 @@ class AnswerBuilder:
         excerpts: list[Excerpt] = []
         quoted: set[tuple[str, int]] = set()
         for hit in hits:
-            quote = quote_hit(hit, concepts, self.index.bm25.idf)
+            quote = quote_hit(hit, concepts, self.index.term_idf)
             keys = {(hit.passage.doc_id, s) for s in quote.sentence_ids}
             if keys & quoted:
                 continue

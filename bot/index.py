@@ -16,16 +16,17 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 from rank_bm25 import BM25Okapi
 
 from bot.analysis import Analyzer, default_analyzer, load_word_list, split_words
 from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
 from bot.passages import Passage, split_passages
+from bot.postings import Postings, Row
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,13 @@ class LuceneBM25(BM25Okapi):
         super().__init__(corpus, k1=k1, b=b)
 
     def _calc_idf(self, nd: dict[str, int]) -> None:
-        n = self.corpus_size
-        self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in nd.items()}
+        self.idf = {term: lucene_idf(self.corpus_size, df) for term, df in nd.items()}
         self.average_idf = sum(self.idf.values()) / max(1, len(self.idf))
 
-    @property
-    def unseen_idf(self) -> float:
-        """The IDF a term would have if it occurred nowhere: the most informative value."""
-        return math.log(1 + (self.corpus_size + 0.5) / 0.5)
+
+def lucene_idf(passages: int, frequency: int) -> float:
+    """Lucene's IDF of a term found in `frequency` of `passages` passages."""
+    return math.log(1 + (passages - frequency + 0.5) / (frequency + 0.5))
 
 
 @dataclass
@@ -79,36 +79,38 @@ class SearchIndex:
     built_at: str
     build_seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
-    bm25: LuceneBM25 = field(init=False, repr=False)
+    terms: Postings = field(init=False, repr=False)
+    pairs: Postings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.bm25 = LuceneBM25(self.passage_terms)
-        self.pair_bm25 = LuceneBM25([term_pairs(terms) for terms in self.passage_terms])
-        self._scores: dict[tuple[LuceneBM25, str], np.ndarray] = {}
+        # rank-bm25 is the model: it counts the terms and sets the IDF and lengths. Its
+        # per-passage counts are dropped once the postings hold the scores they give.
+        self.terms = Postings.from_model(LuceneBM25(self.passage_terms))
+        self.pairs = Postings.from_model(LuceneBM25([term_pairs(t) for t in self.passage_terms]))
 
     @property
     def vocabulary_size(self) -> int:
-        return len(self.bm25.idf)
+        return len(self.terms.rows)
+
+    @property
+    def term_idf(self) -> dict[str, float]:
+        return self.terms.idf
 
     def idf(self, term: str) -> float | None:
-        return self.bm25.idf.get(term)
+        return self.terms.idf.get(term)
 
-    def term_scores(self, term: str) -> np.ndarray:
-        """BM25's contribution of one term to every passage. It does not depend on the rest
-        of the question, so it is computed once per term and kept."""
-        return self._cached_scores(self.bm25, term)
+    @property
+    def unseen_idf(self) -> float:
+        """The IDF a term would have if it occurred nowhere: the most informative value."""
+        return lucene_idf(len(self.passages), 0)
 
-    def pair_scores(self, first: str, second: str) -> np.ndarray | None:
-        """BM25 of two terms standing side by side (stopwords aside) in each passage, or
-        None if no passage has them so."""
-        pair = f"{first} {second}"
-        return self._cached_scores(self.pair_bm25, pair) if pair in self.pair_bm25.idf else None
+    def term_row(self, term: str) -> Row:
+        """The passages holding a term and BM25's contribution of the term to each."""
+        return self.terms.row(term)
 
-    def _cached_scores(self, model: LuceneBM25, term: str) -> np.ndarray:
-        key = (model, term)
-        if key not in self._scores:
-            self._scores[key] = model.get_scores([term])
-        return self._scores[key]
+    def pair_row(self, first: str, second: str) -> Row:
+        """BM25 of two terms standing side by side (stopwords aside), where they do so."""
+        return self.pairs.row(f"{first} {second}")
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -168,21 +170,27 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None) -> SearchInd
             f"no readable document in {corpus_dir}"
             + (f" ({len(loaded.errors)} file(s) skipped)" if loaded.errors else "")
         )
-    passages = [p for doc in loaded.documents for p in split_passages(doc)]
-    index = SearchIndex(
-        documents={doc.doc_id: doc.meta for doc in loaded.documents},
-        passages=passages,
-        passage_terms=[analyzer.terms(p.text) for p in passages],
-        surface_forms=surface_forms(loaded.documents, analyzer),
-        fingerprint=fingerprint,
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        skipped=[str(e) for e in loaded.errors],
-    )
+    index = index_documents(loaded.documents, analyzer, fingerprint)
+    index.skipped = [str(e) for e in loaded.errors]
     index.build_seconds = time.perf_counter() - started
     return index
 
 
-def surface_forms(documents: tuple[Document, ...], analyzer: Analyzer) -> dict[str, str]:
+def index_documents(documents: Sequence[Document], analyzer: Analyzer,
+                    fingerprint: str = "") -> SearchIndex:
+    """Index documents already read: split them into passages, analyse and score those."""
+    passages = [p for doc in documents for p in split_passages(doc)]
+    return SearchIndex(
+        documents={doc.doc_id: doc.meta for doc in documents},
+        passages=passages,
+        passage_terms=[analyzer.terms(p.text) for p in passages],
+        surface_forms=surface_forms(documents, analyzer),
+        fingerprint=fingerprint,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def surface_forms(documents: Sequence[Document], analyzer: Analyzer) -> dict[str, str]:
     """Every folded word of the corpus (parts of compounds included) -> its stem, most
     frequent first: the vocabulary that misspelled words are matched against."""
     counts: Counter[str] = Counter()

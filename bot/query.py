@@ -8,6 +8,7 @@ is the share of the question's concepts a passage covers.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from bot.analysis import Analyzer, Word, default_analyzer, fold, load_word_list,
 
 Lang = Literal["fr", "en"]
 
-MAX_PHRASE_WORDS = 5
+KEYS_CACHED = 50_000
 MIN_CORRECTED_LENGTH = 4
 
 
@@ -56,14 +57,16 @@ class Lexicon:
                  analyzer: Analyzer, required: bool = True) -> None:
         """`required=False` makes hints: concepts that raise a passage's score when present
         but are not part of what a passage must cover to answer."""
-        self._key_stem = key_stem
+        self.key_stem = key_stem
         self._entries: dict[tuple[str, ...], tuple[Concept, ...]] = {}
         self.words: set[str] = set()
         for phrase, alternatives in entries.items():
             parts = [p for w in split_words(phrase) for p in w.parts]
             self.words.update(parts)
-            key = tuple(self._key_stem(p) for p in parts)
+            key = tuple(self.key_stem(p) for p in parts)
             self._entries[key] = self._concepts(phrase, alternatives, analyzer, required)
+        self._first_keys = {key[0] for key in self._entries}
+        self._longest = max(map(len, self._entries), default=0)
 
     @staticmethod
     def _concepts(phrase: str, alternatives: list[str], analyzer: Analyzer,
@@ -74,11 +77,13 @@ class Lexicon:
         groups = (tuple(dict.fromkeys(analyzer.terms(alt))) for alt in alternatives)
         return (Concept(tuple(dict.fromkeys(g for g in groups if g)), phrase, required),)
 
-    def match(self, parts: list[str], start: int) -> tuple[int, tuple[Concept, ...]] | None:
-        """The longest phrase starting at parts[start]: (its length, its concepts)."""
-        stems = [self._key_stem(p) for p in parts[start:start + MAX_PHRASE_WORDS]]
-        for length in range(len(stems), 0, -1):
-            if (concepts := self._entries.get(tuple(stems[:length]))) is not None:
+    def match(self, keys: list[str], start: int) -> tuple[int, tuple[Concept, ...]] | None:
+        """The longest phrase starting at keys[start] (the question's words through
+        `key_stem`): (its length, its concepts)."""
+        if keys[start] not in self._first_keys:
+            return None
+        for length in range(min(len(keys) - start, self._longest), 0, -1):
+            if (concepts := self._entries.get(tuple(keys[start:start + length]))) is not None:
                 return length, concepts
         return None
 
@@ -91,15 +96,19 @@ class QueryParser:
         self.analyzer = analyzer or default_analyzer()
         self._known = known_terms
         self._surface = surface_forms
-        # Correction candidates by first letter, most frequent first (ties go to them).
-        self._candidates: dict[str, list[str]] = {}
+        # Correction candidates by first letter and length, most frequent first (ties go
+        # to them): a word within n edits differs in length by n at most.
+        self._candidates: dict[tuple[str, int], list[str]] = {}
+        self._rank = {form: rank for rank, form in enumerate(surface_forms)}
         for form in surface_forms:
             if len(form) >= MIN_CORRECTED_LENGTH - 1:
-                self._candidates.setdefault(form[0], []).append(form)
+                self._candidates.setdefault((form[0], len(form)), []).append(form)
         self._stop_en = load_word_list("stopwords_en.txt")
         self._stop_fr = self.analyzer.stopwords
         english = Stemmer.Stemmer("english").stemWord
-        french = self._french_key
+        french = functools.lru_cache(maxsize=KEYS_CACHED)(self._french_key)
+        # A word that is not fixed by its spelling is looked up again for its stem.
+        self._closest = functools.lru_cache(maxsize=KEYS_CACHED)(self._closest_form)
         entries = load_lexicon()
         fr = (Lexicon(entries["fr_hints"], french, self.analyzer, required=False),
               Lexicon(entries["fr"], french, self.analyzer))
@@ -122,13 +131,17 @@ class QueryParser:
         if lang == "fr":  # fix typing slips first, so that "porter plaite" is a phrase again
             parts = [(i, self._spell(p, stopwords)) for i, p in parts]
         folded = [p for _, p in parts]
+        lexicons = self._lexicons[lang]
+        keys = {lexicon.key_stem: [] for lexicon in lexicons}
+        for key_stem, stems in keys.items():
+            stems.extend(map(key_stem, folded))
         # (word index, concept), so that concepts keep the order of the question.
         found: list[tuple[int, Concept]] = []
         leftover: dict[int, list[str]] = {}
         position = 0
         while position < len(parts):
-            match = next((m for lex in self._lexicons[lang] if (m := lex.match(folded, position))),
-                         None)
+            match = next((m for lexicon in lexicons
+                          if (m := lexicon.match(keys[lexicon.key_stem], position))), None)
             if match:
                 length, matched = match
                 found.extend((parts[position][0], c) for c in matched)
@@ -156,7 +169,7 @@ class QueryParser:
         stem = self.analyzer.stem(folded)
         if stem in self._known or len(folded) < MIN_CORRECTED_LENGTH or folded.isdigit():
             return stem
-        closest = self._closest_form(folded)
+        closest = self._closest(folded)
         return self._surface[closest] if closest else stem
 
     def _spell(self, folded: str, stopwords: frozenset[str]) -> str:
@@ -165,14 +178,18 @@ class QueryParser:
                 or len(folded) < MIN_CORRECTED_LENGTH or folded.isdigit()
                 or self.analyzer.stem(folded) in self._known):
             return folded
-        return self._closest_form(folded) or folded
+        return self._closest(folded) or folded
 
     def _closest_form(self, folded: str) -> str | None:
         max_edits = 2 if len(folded) >= 8 else 1
-        candidates = self._candidates.get(folded[0], [])
-        best = process.extractOne(folded, candidates, scorer=Levenshtein.distance,
-                                  score_cutoff=max_edits)
-        return best[0] if best else None
+        found = []
+        for length in range(len(folded) - max_edits, len(folded) + max_edits + 1):
+            candidates = self._candidates.get((folded[0], length), [])
+            best = process.extractOne(folded, candidates, scorer=Levenshtein.distance,
+                                      score_cutoff=max_edits)
+            if best:
+                found.append((best[1], self._rank[best[0]], best[0]))
+        return min(found)[2] if found else None
 
 
 def detect_language(words: list[Word], stop_fr: frozenset[str], stop_en: frozenset[str]) -> Lang:

@@ -19,10 +19,12 @@ import numpy as np
 
 from bot.index import SearchIndex
 from bot.passages import Passage
+from bot.postings import Row
 from bot.query import Concept, Query
 
 # How much a pair of neighbouring concepts counts, against one concept alone.
 PAIR_WEIGHT = 0.5
+EMPTY: Row = (np.empty(0, dtype=np.int32), np.empty(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +40,41 @@ def concept_weight(index: SearchIndex, concept: Concept) -> float:
     """How much an idea weighs: the IDF of its most specific known term. An idea that the
     corpus never mentions weighs as much as the rarest word, since nothing can answer it."""
     known = [idf for t in concept.terms if (idf := index.idf(t)) is not None]
-    return max(known) if known else index.bm25.unseen_idf
+    return max(known) if known else index.unseen_idf
 
 
-def _alternative_scores(index: SearchIndex, terms: tuple[str, ...],
-                        size: int) -> tuple[np.ndarray, np.ndarray]:
-    """BM25 of a group of terms in each passage, and where all of them are present."""
-    scores = np.zeros(size)
-    present = np.ones(size, dtype=bool)
-    for term in terms:
-        if index.idf(term) is None:
-            return scores, np.zeros(size, dtype=bool)
-        term_scores = index.term_scores(term)
-        scores += term_scores
-        present &= term_scores > 0
-    return scores, present
+def merge(rows: list[Row], reduce: np.ufunc) -> tuple[Row, np.ndarray]:
+    """Rows merged passage by passage with `reduce` (np.add, np.maximum), and for each
+    passage of the result the number of rows that hold it."""
+    passages = np.concatenate([passages for passages, _ in rows])
+    scores = np.concatenate([scores for _, scores in rows])
+    if not len(passages):
+        return EMPTY, EMPTY[0]
+    order = np.argsort(passages, kind="stable")
+    passages, scores = passages[order], scores[order]
+    firsts = np.flatnonzero(np.r_[True, passages[1:] != passages[:-1]])
+    counts = np.diff(np.r_[firsts, len(passages)])
+    return (passages[firsts], reduce.reduceat(scores, firsts)), counts
+
+
+def best_row(rows: list[Row]) -> Row:
+    """The best score of any of the rows in each passage."""
+    rows = [row for row in rows if len(row[0])]
+    if len(rows) <= 1:
+        return rows[0] if rows else EMPTY
+    return merge(rows, np.maximum)[0]
+
+
+def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> tuple[Row, np.ndarray]:
+    """BM25 of a group of terms in each passage holding any, and the passages holding all.
+    A group with a term the corpus never uses matches nowhere."""
+    if any(index.idf(term) is None for term in terms):
+        return EMPTY, EMPTY[0]
+    if len(terms) == 1:
+        row = index.term_row(terms[0])
+        return row, row[0]
+    (passages, scores), counts = merge([index.term_row(t) for t in terms], np.add)
+    return (passages, scores), passages[counts == len(terms)]
 
 
 def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
@@ -61,40 +83,61 @@ def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
         return []
     size = len(index.passages)
     scores = np.zeros(size)
-    covered = np.zeros(size)
-    required_weight = 0.0
+    required: list[tuple[float, np.ndarray]] = []  # each required concept: weight, where found
     present_terms: list[tuple[str, np.ndarray]] = []
     for concept in query.concepts:
-        best_score = np.zeros(size)
-        found = np.zeros(size, dtype=bool)
-        for alternative in concept.alternatives:
-            alternative_scores, present = _alternative_scores(index, alternative, size)
-            best_score = np.maximum(best_score, alternative_scores)
-            found |= present
-            present_terms.extend((term, present) for term in alternative)
-        scores += best_score
+        alternatives = [alternative_row(index, terms) for terms in concept.alternatives]
+        passages, best = best_row([row for row, _ in alternatives])
+        scores[passages] += best
+        for terms, (_, present) in zip(concept.alternatives, alternatives, strict=True):
+            present_terms.extend((term, present) for term in terms)
         if concept.required:
-            weight = concept_weight(index, concept)
-            required_weight += weight
-            covered += np.where(found, weight, 0.0)
-    scores += PAIR_WEIGHT * _proximity(index, query.concepts, size)
-    coverage = covered / required_weight if required_weight else np.zeros(size)
-    ranked = [i for i in np.argsort(-scores, kind="stable")[:limit] if scores[i] > 0]
+            found = [present for _, present in alternatives]
+            required.append((concept_weight(index, concept),
+                             found[0] if len(found) == 1 else np.unique(np.concatenate(found))))
+    if (proximity := _proximity(index, query.concepts, size)) is not None:
+        scores += PAIR_WEIGHT * proximity
+    # Coverage and matched terms are needed for the few passages ranked only.
+    ranked = top(scores, limit)
+    covered = np.zeros(len(ranked))
+    for weight, found in required:
+        covered += np.where(holds(found, ranked), weight, 0.0)
+    required_weight = sum(weight for weight, _ in required)
+    coverage = covered / required_weight if required_weight else np.zeros(len(ranked))
+    holding = [(term, holds(present, ranked).tolist()) for term, present in present_terms]
     return [
-        Hit(passage=index.passages[i], score=float(scores[i]), coverage=float(coverage[i]),
-            evidence=float(covered[i]),
-            matched_terms=frozenset(t for t, present in present_terms if present[i]))
-        for i in ranked
+        Hit(passage=index.passages[i], score=score, coverage=share, evidence=weight,
+            matched_terms=frozenset(term for term, held in holding if held[n]))
+        for n, (i, score, share, weight) in enumerate(zip(
+            ranked.tolist(), scores[ranked].tolist(), coverage.tolist(), covered.tolist(),
+            strict=True))
     ]
 
 
-def _proximity(index: SearchIndex, concepts: tuple[Concept, ...], size: int) -> np.ndarray:
-    """For each pair of neighbouring concepts, the best BM25 of their terms side by side."""
-    total = np.zeros(size)
+def top(scores: np.ndarray, limit: int) -> np.ndarray:
+    """The `limit` passages of highest positive score, best first, ties to the earlier one,
+    without sorting every passage."""
+    candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > limit:
+        threshold = np.partition(scores[candidates], -limit)[-limit]
+        candidates = candidates[scores[candidates] >= threshold]
+    return candidates[np.lexsort((candidates, -scores[candidates]))][:limit]
+
+
+def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of the `wanted` passages, whether the ascending array `passages` holds it."""
+    at = np.minimum(np.searchsorted(passages, wanted), max(len(passages) - 1, 0))
+    return passages[at] == wanted if len(passages) else np.zeros(len(wanted), dtype=bool)
+
+
+def _proximity(index: SearchIndex, concepts: tuple[Concept, ...], size: int) -> np.ndarray | None:
+    """For each pair of neighbouring concepts, the best BM25 of their terms side by side;
+    None when no passage has any such pair."""
+    total = None
     for left, right in pairwise(concepts):
-        best = np.zeros(size)
-        for first, second in product(left.terms, right.terms):
-            if (pair_scores := index.pair_scores(first, second)) is not None:
-                best = np.maximum(best, pair_scores)
-        total += best
+        passages, best = best_row(
+            [index.pair_row(first, second) for first, second in product(left.terms, right.terms)])
+        if len(passages):
+            total = np.zeros(size) if total is None else total
+            total[passages] += best
     return total

@@ -1,0 +1,62 @@
+"""The precomputed BM25 rows give exactly the scores of rank-bm25, the reference model."""
+
+import numpy as np
+import pytest
+
+from bot.analysis import default_analyzer
+from bot.index import LuceneBM25, SearchIndex, term_pairs
+from bot.postings import Postings
+from bot.search import top
+
+QUESTIONS = [
+    "comment porter plainte ?",
+    "quelles données de santé ont été volées chez Viamedis et Almerys ?",
+    "que fait la CNIL pour les assurés ?",
+    "tiers payant opticiens blockchain",
+]
+
+
+def assert_same_scores(postings: Postings, model: LuceneBM25, terms: list[str]) -> None:
+    np.testing.assert_allclose(postings.dense(terms), model.get_scores(terms), rtol=1e-12, atol=0)
+
+
+def test_every_term_of_the_real_corpus_scores_as_in_rank_bm25(index: SearchIndex):
+    model = LuceneBM25(index.passage_terms)
+    for term in model.idf:
+        assert_same_scores(index.terms, model, [term])
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_questions_on_the_real_corpus_score_as_in_rank_bm25(index: SearchIndex, question: str):
+    terms = default_analyzer().terms(question)
+    assert_same_scores(index.terms, LuceneBM25(index.passage_terms), terms)
+    pairs = term_pairs(terms)
+    assert_same_scores(index.pairs, LuceneBM25([term_pairs(t) for t in index.passage_terms]),
+                       pairs)
+
+
+def test_a_synthetic_corpus_scores_as_in_rank_bm25():
+    rng = np.random.default_rng(7)
+    vocabulary = [f"mot{n}" for n in range(800)]
+    zipf = 1 / np.arange(1, len(vocabulary) + 1)
+    zipf /= zipf.sum()
+    corpus = [list(rng.choice(vocabulary, rng.integers(0, 150), p=zipf)) for _ in range(500)]
+    model = LuceneBM25(corpus)
+    postings = Postings.from_model(model)
+    assert postings.size == 500
+    for _ in range(300):
+        query = [*rng.choice(vocabulary, rng.integers(1, 9), p=zipf), "inconnu"]
+        assert_same_scores(postings, model, query)
+
+
+def test_an_unknown_term_has_an_empty_row(index: SearchIndex):
+    passages, scores = index.term_row("zzzinconnu")
+    assert len(passages) == len(scores) == 0
+    assert "zzzinconnu" not in index.terms
+
+
+def test_top_keeps_the_best_positive_scores_and_breaks_ties_by_position():
+    scores = np.array([0.0, 2.0, 5.0, 2.0, 1.0, 5.0, 2.0, -1.0])
+    assert top(scores, 4).tolist() == [2, 5, 1, 3]
+    assert top(scores, 20).tolist() == [2, 5, 1, 3, 6, 4]
+    assert top(np.zeros(5), 3).tolist() == []
