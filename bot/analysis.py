@@ -21,6 +21,8 @@ _HYPHEN = re.compile(r"[-‐‑]")
 # A web address: not prose, so its words are not the text's words.
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"«»()]+[^\s<>\"«»().,;:!?']")
 
+TEXTS_CACHED = 8192
+
 # The elided forms, dropped like stopwords: l'état, d'identité, qu'elle, jusqu'à…
 ELISIONS = frozenset({"l", "d", "qu", "n", "s", "j", "c", "m", "t", "jusqu", "lorsqu", "puisqu",
                       "quoiqu", "presqu", "quelqu"})
@@ -72,6 +74,8 @@ class Analyzer:
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("french")
         self.stopwords = load_word_list("stopwords_fr.txt") | ELISIONS
+        # Answers quote the same sentences again and again: their analysis is kept.
+        self.words_with_terms = lru_cache(maxsize=TEXTS_CACHED)(self._words_with_terms)
 
     def stem(self, folded: str) -> str:
         return self._stemmer.stemWord(folded)
@@ -87,6 +91,10 @@ class Analyzer:
         if len(parts) > 1:
             terms.append(self.stem("".join(parts)))
         return terms
+
+    def _words_with_terms(self, text: str) -> tuple[tuple[Word, tuple[str, ...]], ...]:
+        """Each word of a text with its terms."""
+        return tuple((word, tuple(self.word_terms(word))) for word in split_words(text))
 
     def terms(self, text: str) -> list[str]:
         """Every index term of a text, in order."""

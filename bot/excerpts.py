@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.analysis import Analyzer, default_analyzer, split_words
+from bot.analysis import Analyzer, default_analyzer
 from bot.query import Concept
 from bot.search import Hit
 
@@ -34,7 +34,8 @@ def quote_hit(hit: Hit, concepts: tuple[Concept, ...], idf: dict[str, float],
     (the following one on a tie); a best sentence too long alone is cut around its matches."""
     analyzer = analyzer or default_analyzer()
     sentences = hit.passage.sentences
-    weights = [_sentence_weight(set(analyzer.terms(s)), concepts, idf) for s in sentences]
+    weights = [_sentence_weight({t for _, terms in analyzer.words_with_terms(s) for t in terms},
+                                concepts, idf) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
     text, chosen = sentences[best], [best]
     room = MAX_EXCERPT_CHARS - len(text) - 1
@@ -70,8 +71,8 @@ def _tail(sentence: str, room: int) -> str:
 
 def match_spans(text: str, terms: frozenset[str], analyzer: Analyzer) -> list[tuple[int, int]]:
     """Character spans of the words of `text` whose terms are among `terms`."""
-    return [(w.start, w.end) for w in split_words(text)
-            if any(t in terms for t in analyzer.word_terms(w))]
+    return [(word.start, word.end) for word, word_terms in analyzer.words_with_terms(text)
+            if any(t in terms for t in word_terms)]
 
 
 def _sentence_weight(terms: set[str], concepts: tuple[Concept, ...],
@@ -88,8 +89,9 @@ def _sentence_weight(terms: set[str], concepts: tuple[Concept, ...],
 def _cut_around_matches(text: str, terms: frozenset[str], idf: dict[str, float],
                         analyzer: Analyzer) -> str:
     """The window of MAX_EXCERPT_CHARS that holds the most matched weight, cut at words."""
-    words = split_words(text)
-    weight = [sum(idf.get(t, 0.0) for t in set(analyzer.word_terms(w)) & terms) for w in words]
+    analysed = analyzer.words_with_terms(text)
+    words = [word for word, _ in analysed]
+    weight = [sum(idf.get(t, 0.0) for t in set(word_terms) & terms) for _, word_terms in analysed]
     best_start, best_weight = 0, -1.0
     for i, first in enumerate(words):
         total = sum(wt for w, wt in zip(words[i:], weight[i:], strict=True)
