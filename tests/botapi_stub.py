@@ -17,7 +17,8 @@ strings are sent as they are and every other value (numbers, booleans, objects s
 ``reply_markup``) is JSON-encoded. Files are downloaded with ``GET {base_file_url}{token}/{path}``.
 
 Tests inject updates with the ``push_*`` helpers, observe the bot through :attr:`BotAPIStub.calls`
-and :meth:`BotAPIStub.wait_for`, and make calls fail with :meth:`BotAPIStub.fail_next`.
+and :meth:`BotAPIStub.wait_for`, and make calls fail with :meth:`BotAPIStub.fail_next` (the
+next calls) or :meth:`BotAPIStub.fail_randomly` (a share of all calls, for load tests).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import PurePosixPath
 from types import TracebackType
@@ -79,6 +81,8 @@ class ApiCall:
     params: JSON
     status: int = HTTPStatus.OK
     result: Any = None
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """When the answer was given, on the ``time.monotonic`` clock."""
 
     @property
     def ok(self) -> bool:
@@ -231,6 +235,7 @@ class BotAPIStub:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._open_callback_queries: set[str] = set()
         self._faults: dict[str, deque[ApiError]] = {}
+        self._random_faults: dict[str, tuple[float, tuple[int, ...], random.Random]] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
@@ -380,6 +385,25 @@ class BotAPIStub:
             raise ValueError("retry_after only goes with status 429")
         queue = self._faults.setdefault(self._canonical(method), deque())
         queue.extend(ApiError(status, description, retry_after) for _ in range(times))
+
+    def fail_randomly(
+        self, method: str, rate: float, statuses: tuple[int, ...], seed: int = 0
+    ) -> None:
+        """Make each call of ``method`` fail with probability ``rate`` (after any queued
+        ``fail_next`` faults), with one of ``statuses`` drawn at random; reproducible from
+        ``seed``. A 429 carries a retry_after of 1 s. A ``rate`` of 0 stops the faults."""
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        self._random_faults[self._canonical(method)] = (rate, statuses, random.Random(seed))
+
+    def _random_fault(self, method: str) -> ApiError | None:
+        if method not in self._random_faults:
+            return None
+        rate, statuses, draw = self._random_faults[method]
+        if draw.random() >= rate:
+            return None
+        status = draw.choice(statuses)
+        return ApiError(status, retry_after=1 if status == HTTPStatus.TOO_MANY_REQUESTS else None)
 
     # -- injecting updates -------------------------------------------------------------------
 
@@ -685,6 +709,8 @@ class BotAPIStub:
                 raise ApiError(401)
             if self._faults.get(method):
                 raise self._faults[method].popleft()
+            if fault := self._random_fault(method):
+                raise fault
             if handler is None:
                 raise ApiError(404, f"Not Found: method {name} is not implemented by BotAPIStub")
             result = await handler(params)

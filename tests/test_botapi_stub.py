@@ -337,3 +337,31 @@ async def test_wire_format(stub: BotAPIStub) -> None:
 
     assert stub.calls_of("sendMessage")[0].params == {"chat_id": 5, "text": "42"}
     assert stub.calls_of("sendChatAction", ok=True) == []
+
+
+async def test_random_faults_hit_a_reproducible_share_of_the_calls(stub: BotAPIStub) -> None:
+    api = f"{stub.base_url}{TOKEN}"
+
+    async def statuses(count: int) -> list[int]:
+        async with aiohttp.ClientSession() as session:
+            seen = []
+            for n in range(count):
+                async with session.post(f"{api}/sendMessage", json={"chat_id": 5, "text": n}) as r:
+                    seen.append(r.status)
+                    if r.status == 429:
+                        assert (await r.json())["parameters"] == {"retry_after": 1}
+            return seen
+
+    stub.fail_randomly("sendMessage", 0.25, (429, 502), seed=3)
+    first = await statuses(200)
+    stub.fail_randomly("sendMessage", 0.25, (429, 502), seed=3)
+    again = await statuses(200)
+    stub.fail_randomly("sendMessage", 0, (429,))
+    after = await statuses(20)
+
+    assert first == again
+    assert set(first) == {200, 429, 502}
+    assert 30 <= sum(status != 200 for status in first) <= 70
+    assert after == [200] * 20
+    answered = [call.at for call in stub.calls]
+    assert answered == sorted(answered)
