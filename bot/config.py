@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: AnyHttpUrl = AnyHttpUrl(TELEGRAM_API_URL)
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Telegram's broadcast limit; 0 sends as fast as the Bot API server takes messages.
+    telegram_messages_per_second: float = Field(default=30, ge=0)
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

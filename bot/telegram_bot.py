@@ -29,12 +29,13 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -59,6 +60,7 @@ SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 ANSWERS_KEPT_PER_CHAT = 20
 TOP_DECLINED_SHOWN = 10
 NETWORK_RETRIES = 3
+CONCURRENT_UPDATES = 64
 
 CITIZEN_COMMANDS = {
     "fr": [("start", "Présentation du bot"), ("help", "Exemples de questions"),
@@ -146,6 +148,39 @@ class RetryingRateLimiter(AIORateLimiter):
         return await super().process_request(*request)
 
 
+class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats are handled concurrently, those of one chat one after the
+    other, in the order they came: a user's answers never overtake each other, and a slow
+    reply (a retry after a bad gateway) holds up that chat only."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
+        self._chats[chat.id] = (lock, users + 1)
+        try:
+            async with lock:  # asyncio.Lock lets its waiters in first come, first served
+                await coroutine
+        finally:
+            lock, users = self._chats[chat.id]
+            if users == 1:
+                del self._chats[chat.id]
+            else:
+                self._chats[chat.id] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
 def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
     return context.application.bot_data["state"]
 
@@ -220,13 +255,9 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    # No "typing…" action first: an answer takes a millisecond or two, and each action would
+    # spend one of the 30 requests a second Telegram allows (docs/benchmarks.md).
     state = state_of(context)
-    chat = update.effective_chat
-    if chat is not None:
-        try:  # only a courtesy: failing to show "typing…" must not cost the answer
-            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-        except TelegramError as error:
-            log.warning("could not send the typing action: %s", type(error).__name__)
     answer = state.answers.answer(text)
     state.stats.record(answer)
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
@@ -431,18 +462,24 @@ async def post_init(application: Application) -> None:
             log.warning("could not set the admin menu for one admin (no chat yet)")
 
 
-def build_application(settings: Settings) -> Application:
-    """The python-telegram-bot Application with every handler, not yet started."""
+def application_builder(settings: Settings) -> ApplicationBuilder:
+    """python-telegram-bot configured for this bot: its token and Bot API server, the rate
+    limits with retries, and updates of different chats handled concurrently."""
     assert settings.telegram_bot_token is not None
-    application = (
+    return (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(str(settings.telegram_api_url))
         .base_file_url(file_url(str(settings.telegram_api_url)))
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
-        .post_init(post_init)
-        .build()
+        .rate_limiter(RetryingRateLimiter(
+            overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
+        .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
     )
+
+
+def build_application(settings: Settings) -> Application:
+    """The python-telegram-bot Application with every handler, not yet started."""
+    application = application_builder(settings).post_init(post_init).build()
     application.bot_data["state"] = BotState(settings)
     private = filters.ChatType.PRIVATE
     application.add_handlers([
