@@ -92,11 +92,12 @@ def _cut_around_matches(text: str, terms: frozenset[str], idf: dict[str, float],
     analysed = analyzer.words_with_terms(text)
     words = [word for word, _ in analysed]
     weight = [sum(idf.get(t, 0.0) for t in set(word_terms) & terms) for _, word_terms in analysed]
-    best_start, best_weight = 0, -1.0
+    best_start, best_weight, end = 0, -1.0, 0
     for i, first in enumerate(words):
-        total = sum(wt for w, wt in zip(words[i:], weight[i:], strict=True)
-                    if w.end - first.start <= MAX_EXCERPT_CHARS)
-        if total > best_weight:
+        end = max(end, i)  # words[i:end] fit in a window that starts at words[i]
+        while end < len(words) and words[end].end - first.start <= MAX_EXCERPT_CHARS:
+            end += 1
+        if (total := sum(weight[i:end])) > best_weight:
             best_start, best_weight = i, total
     start = words[best_start].start if best_start else 0
     inside = [w for w in words[best_start:] if w.end - start <= MAX_EXCERPT_CHARS]
