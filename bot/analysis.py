@@ -8,9 +8,9 @@ Folding comes before stemming so that "données" and "donnees" meet.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 import Stemmer
 from unidecode import unidecode
@@ -22,14 +22,14 @@ _HYPHEN = re.compile(r"[-‐‑]")
 URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"«»()]+[^\s<>\"«»().,;:!?']")
 
 TEXTS_CACHED = 8192
+WORDS_CACHED = 200_000
 
 # The elided forms, dropped like stopwords: l'état, d'identité, qu'elle, jusqu'à…
 ELISIONS = frozenset({"l", "d", "qu", "n", "s", "j", "c", "m", "t", "jusqu", "lorsqu", "puisqu",
                       "quoiqu", "presqu", "quelqu"})
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):  # a named tuple: millions are made when a corpus is indexed
     """A word as written in a text, with its place and its folded (lower-case ASCII) form."""
 
     text: str
@@ -43,7 +43,12 @@ class Word:
     @property
     def parts(self) -> list[str]:
         """The folded parts of a hyphenated compound; one part for a plain word."""
-        return [p for p in _HYPHEN.split(self.folded) if p]
+        return list(compound_parts(self.folded))
+
+
+@lru_cache(maxsize=100_000)
+def compound_parts(folded: str) -> tuple[str, ...]:
+    return tuple(p for p in _HYPHEN.split(folded) if p)
 
 
 @lru_cache(maxsize=100_000)  # a text's words come back again and again
@@ -53,11 +58,19 @@ def fold(text: str) -> str:
     return lowered if lowered.isascii() else unidecode(lowered)
 
 
+def written_words(text: str) -> list[str]:
+    """The words of a text as written, web addresses left out: `split_words` without the
+    offsets, for the analysis of whole corpora."""
+    return _WORD.findall(text) if URL.search(text) is None else [w.text for w in split_words(text)]
+
+
 def split_words(text: str) -> list[Word]:
     """The words of a text with their character offsets, web addresses left out."""
     urls = [m.span() for m in URL.finditer(text)]
-    return [Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)
-            if not any(start <= m.start() < end for start, end in urls)]
+    words = [Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    if not urls:
+        return words
+    return [w for w in words if not any(start <= w.start < end for start, end in urls)]
 
 
 @cache
@@ -76,6 +89,8 @@ class Analyzer:
         self.stopwords = load_word_list("stopwords_fr.txt") | ELISIONS
         # Answers quote the same sentences again and again: their analysis is kept.
         self.words_with_terms = lru_cache(maxsize=TEXTS_CACHED)(self._words_with_terms)
+        # Words come back again and again (Zipf): each is analysed once.
+        self._written_terms = lru_cache(maxsize=WORDS_CACHED)(self._terms_of_written_word)
 
     def stem(self, folded: str) -> str:
         return self._stemmer.stemWord(folded)
@@ -83,22 +98,25 @@ class Analyzer:
     def is_stopword(self, folded: str) -> bool:
         return folded in self.stopwords
 
-    def word_terms(self, word: Word) -> list[str]:
+    def word_terms(self, word: Word) -> tuple[str, ...]:
         """A word's terms. A compound gives its parts and, when two or more of them carry
         meaning, the joined whole, so "cyber-attaques" meets "cyberattaque"."""
-        parts = [p for p in word.parts if not self.is_stopword(p)]
+        return self._written_terms(word.text)
+
+    def _terms_of_written_word(self, text: str) -> tuple[str, ...]:
+        parts = [p for p in compound_parts(fold(text)) if not self.is_stopword(p)]
         terms = [self.stem(p) for p in parts]
         if len(parts) > 1:
             terms.append(self.stem("".join(parts)))
-        return terms
+        return tuple(terms)
 
     def _words_with_terms(self, text: str) -> tuple[tuple[Word, tuple[str, ...]], ...]:
         """Each word of a text with its terms."""
-        return tuple((word, tuple(self.word_terms(word))) for word in split_words(text))
+        return tuple((word, self.word_terms(word)) for word in split_words(text))
 
     def terms(self, text: str) -> list[str]:
         """Every index term of a text, in order."""
-        return [term for word in split_words(text) for term in self.word_terms(word)]
+        return [term for written in written_words(text) for term in self._written_terms(written)]
 
 
 @cache

@@ -23,10 +23,17 @@ from pathlib import Path
 
 from rank_bm25 import BM25Okapi
 
-from bot.analysis import Analyzer, default_analyzer, load_word_list, split_words
+from bot.analysis import (
+    Analyzer,
+    compound_parts,
+    default_analyzer,
+    fold,
+    load_word_list,
+    written_words,
+)
 from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
 from bot.passages import Passage, split_passages
-from bot.postings import Postings, Row
+from bot.postings import EMPTY_ROW, Postings, Row
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +88,25 @@ class SearchIndex:
     skipped: list[str] = field(default_factory=list)
     terms: Postings = field(init=False, repr=False)
     pairs: Postings = field(init=False, repr=False)
+    term_idf: dict[str, float] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # rank-bm25 is the model: it counts the terms and sets the IDF and lengths. Its
         # per-passage counts are dropped once the postings hold the scores they give.
-        self.terms = Postings.from_model(LuceneBM25(self.passage_terms))
-        self.pairs = Postings.from_model(LuceneBM25([term_pairs(t) for t in self.passage_terms]))
+        model = LuceneBM25(self.passage_terms)
+        self.terms = Postings.from_model(model)
+        self.term_idf = model.idf
+        numbers = self.terms.rows
+        pairs = [pair_codes([numbers[t] for t in terms], len(numbers))
+                 for terms in self.passage_terms]
+        self.pairs = Postings.from_model(LuceneBM25(pairs), integer_keys=True)
 
     @property
     def vocabulary_size(self) -> int:
         return len(self.terms.rows)
 
-    @property
-    def term_idf(self) -> dict[str, float]:
-        return self.terms.idf
-
     def idf(self, term: str) -> float | None:
-        return self.terms.idf.get(term)
+        return self.term_idf.get(term)
 
     @property
     def unseen_idf(self) -> float:
@@ -110,7 +119,10 @@ class SearchIndex:
 
     def pair_row(self, first: str, second: str) -> Row:
         """BM25 of two terms standing side by side (stopwords aside), where they do so."""
-        return self.pairs.row(f"{first} {second}")
+        numbers = self.terms.rows
+        if (a := numbers.get(first)) is None or (b := numbers.get(second)) is None:
+            return EMPTY_ROW
+        return self.pairs.row(a * len(numbers) + b)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -144,9 +156,10 @@ class SearchIndex:
         )
 
 
-def term_pairs(terms: list[str]) -> list[str]:
-    """Neighbouring terms as "a b": what proximity is scored on."""
-    return [f"{a} {b}" for a, b in itertools.pairwise(terms)]
+def pair_codes(numbers: list[int], vocabulary_size: int) -> list[int]:
+    """Neighbouring terms, given by their numbers, as one integer each: what proximity is
+    scored on. (Strings for millions of pairs would hold most of the index's memory.)"""
+    return [a * vocabulary_size + b for a, b in itertools.pairwise(numbers)]
 
 
 def source_fingerprint(corpus_dir: Path) -> str:
@@ -197,8 +210,9 @@ def surface_forms(documents: Sequence[Document], analyzer: Analyzer) -> dict[str
     for doc in documents:
         for section in doc.sections:
             for paragraph in section.paragraphs:
-                for word in split_words(paragraph):
-                    counts.update(p for p in word.parts if not analyzer.is_stopword(p))
+                counts.update(part for written in written_words(paragraph)
+                              for part in compound_parts(fold(written))
+                              if not analyzer.is_stopword(part))
     return {form: analyzer.stem(form) for form, _ in counts.most_common()}
 
 

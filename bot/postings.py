@@ -11,6 +11,7 @@ then reads a few rows instead of looping over every passage for every term, as r
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,23 +19,46 @@ from rank_bm25 import BM25Okapi
 
 Row = tuple[np.ndarray, np.ndarray]
 """Passage numbers (ascending) and the term's BM25 score in each."""
+EMPTY_ROW: Row = (np.empty(0, dtype=np.int32), np.empty(0))
+
+
+class SortedKeys:
+    """Row numbers of integer keys, held as one sorted array: the row of a key is its place.
+    Millions of keys take 8 bytes each, where a dict would take about a hundred."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
+
+    def get(self, key: int) -> int | None:
+        at = int(np.searchsorted(self.keys, key))
+        return at if at < len(self.keys) and self.keys[at] == key else None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, int) and self.get(key) is not None
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 @dataclass(frozen=True, eq=False)
 class Postings:
     """Per-term BM25 rows in compressed form: row r spans starts[r]:starts[r + 1]."""
 
-    rows: dict[str, int]
+    rows: dict[Hashable, int] | SortedKeys
     starts: np.ndarray
     passages: np.ndarray
     scores: np.ndarray
-    idf: dict[str, float]
     size: int
 
     @classmethod
-    def from_model(cls, model: BM25Okapi) -> Postings:
-        """The rows of every term the model knows, with the model's parameters."""
-        rows = {term: row for row, term in enumerate(model.idf)}
+    def from_model(cls, model: BM25Okapi, integer_keys: bool = False) -> Postings:
+        """The rows of every term the model knows, with the model's parameters. With
+        `integer_keys`, the model's terms are integers, kept as SortedKeys."""
+        if integer_keys:
+            keys = np.sort(np.fromiter(model.idf, dtype=np.int64, count=len(model.idf)))
+            rows: dict[Hashable, int] = {key: row for row, key in enumerate(keys.tolist())}
+        else:
+            rows = {term: row for row, term in enumerate(model.idf)}
         term_rows: list[int] = []
         frequencies: list[int] = []
         counts = np.empty(len(model.doc_freqs), dtype=np.int64)
@@ -45,7 +69,7 @@ class Postings:
         passage = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
         term_row = np.asarray(term_rows, dtype=np.int64)
         tf = np.asarray(frequencies, dtype=np.float64)
-        idf = np.fromiter(model.idf.values(), dtype=np.float64, count=len(rows))
+        idf = np.array([model.idf[term] for term in rows])  # rows are numbered in order
         length = np.asarray(model.doc_len, dtype=np.float64)[passage]
         # The same expression, in the same order, as rank-bm25's get_scores.
         k1, b = model.k1, model.b
@@ -53,20 +77,21 @@ class Postings:
         order = np.argsort(term_row, kind="stable")  # passages stay ascending within a row
         starts = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(np.bincount(term_row, minlength=len(rows)), out=starts[1:])
-        return cls(rows, starts, passage[order], score[order], dict(model.idf), len(counts))
+        kept_rows = SortedKeys(keys) if integer_keys else rows
+        return cls(kept_rows, starts, passage[order], score[order], len(counts))
 
-    def __contains__(self, term: str) -> bool:
+    def __contains__(self, term: Hashable) -> bool:
         return term in self.rows
 
-    def row(self, term: str) -> Row:
+    def row(self, term: Hashable) -> Row:
         """The passages holding `term` and its score in each; empty for an unknown term."""
         row = self.rows.get(term)
         if row is None:
-            return np.empty(0, dtype=np.int32), np.empty(0)
+            return EMPTY_ROW
         span = slice(self.starts[row], self.starts[row + 1])
         return self.passages[span], self.scores[span]
 
-    def dense(self, terms: list[str]) -> np.ndarray:
+    def dense(self, terms: list[Hashable]) -> np.ndarray:
         """BM25 of a bag of terms in every passage: what rank-bm25's get_scores returns."""
         total = np.zeros(self.size)
         for term in terms:

@@ -19,12 +19,11 @@ import numpy as np
 
 from bot.index import SearchIndex
 from bot.passages import Passage
-from bot.postings import Row
+from bot.postings import EMPTY_ROW, Row
 from bot.query import Concept, Query
 
 # How much a pair of neighbouring concepts counts, against one concept alone.
 PAIR_WEIGHT = 0.5
-EMPTY: Row = (np.empty(0, dtype=np.int32), np.empty(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ def merge(rows: list[Row], reduce: np.ufunc) -> tuple[Row, np.ndarray]:
     passages = np.concatenate([passages for passages, _ in rows])
     scores = np.concatenate([scores for _, scores in rows])
     if not len(passages):
-        return EMPTY, EMPTY[0]
+        return EMPTY_ROW, EMPTY_ROW[0]
     order = np.argsort(passages, kind="stable")
     passages, scores = passages[order], scores[order]
     firsts = np.flatnonzero(np.r_[True, passages[1:] != passages[:-1]])
@@ -61,7 +60,7 @@ def best_row(rows: list[Row]) -> Row:
     """The best score of any of the rows in each passage."""
     rows = [row for row in rows if len(row[0])]
     if len(rows) <= 1:
-        return rows[0] if rows else EMPTY
+        return rows[0] if rows else EMPTY_ROW
     return merge(rows, np.maximum)[0]
 
 
@@ -69,7 +68,7 @@ def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> tuple[Row, np
     """BM25 of a group of terms in each passage holding any, and the passages holding all.
     A group with a term the corpus never uses matches nowhere."""
     if any(index.idf(term) is None for term in terms):
-        return EMPTY, EMPTY[0]
+        return EMPTY_ROW, EMPTY_ROW[0]
     if len(terms) == 1:
         row = index.term_row(terms[0])
         return row, row[0]

@@ -1,10 +1,13 @@
 """The precomputed BM25 rows give exactly the scores of rank-bm25, the reference model."""
 
+import re
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
 from bot.analysis import default_analyzer
-from bot.index import LuceneBM25, SearchIndex, term_pairs
+from bot.index import LuceneBM25, SearchIndex
 from bot.postings import Postings
 from bot.search import top
 
@@ -14,6 +17,11 @@ QUESTIONS = [
     "que fait la CNIL pour les assurés ?",
     "tiers payant opticiens blockchain",
 ]
+
+
+def term_pairs(terms: list[str]) -> list[str]:
+    """Neighbouring terms as the words "a b": pairs as a plain BM25 over strings sees them."""
+    return [f"{a} {b}" for a, b in pairwise(terms)]
 
 
 def assert_same_scores(postings: Postings, model: LuceneBM25, terms: list[str]) -> None:
@@ -30,9 +38,20 @@ def test_every_term_of_the_real_corpus_scores_as_in_rank_bm25(index: SearchIndex
 def test_questions_on_the_real_corpus_score_as_in_rank_bm25(index: SearchIndex, question: str):
     terms = default_analyzer().terms(question)
     assert_same_scores(index.terms, LuceneBM25(index.passage_terms), terms)
-    pairs = term_pairs(terms)
-    assert_same_scores(index.pairs, LuceneBM25([term_pairs(t) for t in index.passage_terms]),
-                       pairs)
+    pairs_model = LuceneBM25([term_pairs(t) for t in index.passage_terms])
+    proximity = np.zeros(len(index.passages))
+    for first, second in pairwise(terms):
+        passages, scores = index.pair_row(first, second)
+        proximity[passages] += scores
+    np.testing.assert_allclose(proximity, pairs_model.get_scores(term_pairs(terms)), rtol=1e-12)
+
+
+def test_a_pair_is_found_where_its_terms_stand_side_by_side_in_that_order(index: SearchIndex):
+    first, second = default_analyzer().terms("tiers payant")
+    passages, scores = index.pair_row(first, second)
+    assert len(passages) > 0 and (scores > 0).all()
+    assert all(re.search(r"tiers[ -]payant", index.passages[p].text.lower()) for p in passages)
+    assert len(index.pair_row(second, first)[0]) == 0
 
 
 def test_a_synthetic_corpus_scores_as_in_rank_bm25():
