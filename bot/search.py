@@ -42,38 +42,25 @@ def concept_weight(index: SearchIndex, concept: Concept) -> float:
     return max(known) if known else index.unseen_idf
 
 
-def merge(rows: list[Row], reduce: np.ufunc) -> tuple[Row, np.ndarray]:
-    """Rows merged passage by passage with `reduce` (np.add, np.maximum), and for each
-    passage of the result the number of rows that hold it."""
-    passages = np.concatenate([passages for passages, _ in rows])
-    scores = np.concatenate([scores for _, scores in rows])
-    if not len(passages):
-        return EMPTY_ROW, EMPTY_ROW[0]
-    order = np.argsort(passages, kind="stable")
-    passages, scores = passages[order], scores[order]
-    firsts = np.flatnonzero(np.r_[True, passages[1:] != passages[:-1]])
-    counts = np.diff(np.r_[firsts, len(passages)])
-    return (passages[firsts], reduce.reduceat(scores, firsts)), counts
-
-
-def best_row(rows: list[Row]) -> Row:
-    """The best score of any of the rows in each passage."""
+def merge(rows: list[Row], reduce: np.ufunc) -> Row:
+    """Rows merged passage by passage with `reduce` (np.add, np.maximum)."""
     rows = [row for row in rows if len(row[0])]
     if len(rows) <= 1:
         return rows[0] if rows else EMPTY_ROW
-    return merge(rows, np.maximum)[0]
+    passages = np.concatenate([passages for passages, _ in rows])
+    scores = np.concatenate([scores for _, scores in rows])
+    order = np.argsort(passages, kind="stable")
+    passages, scores = passages[order], scores[order]
+    firsts = np.flatnonzero(np.r_[True, passages[1:] != passages[:-1]])
+    return passages[firsts], reduce.reduceat(scores, firsts)
 
 
-def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> tuple[Row, np.ndarray]:
-    """BM25 of a group of terms in each passage holding any, and the passages holding all.
-    A group with a term the corpus never uses matches nowhere."""
+def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> Row:
+    """BM25 of a group of terms in each passage holding any of them. A group with a term
+    the corpus never uses matches nowhere."""
     if any(index.idf(term) is None for term in terms):
-        return EMPTY_ROW, EMPTY_ROW[0]
-    if len(terms) == 1:
-        row = index.term_row(terms[0])
-        return row, row[0]
-    (passages, scores), counts = merge([index.term_row(t) for t in terms], np.add)
-    return (passages, scores), passages[counts == len(terms)]
+        return EMPTY_ROW
+    return merge([index.term_row(term) for term in terms], np.add)
 
 
 def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
@@ -82,35 +69,31 @@ def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
         return []
     size = len(index.passages)
     scores = np.zeros(size)
-    required: list[tuple[float, np.ndarray]] = []  # each required concept: weight, where found
-    present_terms: list[tuple[str, np.ndarray]] = []
     for concept in query.concepts:
-        alternatives = [alternative_row(index, terms) for terms in concept.alternatives]
-        passages, best = best_row([row for row, _ in alternatives])
+        passages, best = merge([alternative_row(index, t) for t in concept.alternatives],
+                               np.maximum)
         scores[passages] += best
-        for terms, (_, present) in zip(concept.alternatives, alternatives, strict=True):
-            present_terms.extend((term, present) for term in terms)
-        if concept.required:
-            found = [present for _, present in alternatives]
-            required.append((concept_weight(index, concept),
-                             found[0] if len(found) == 1 else np.unique(np.concatenate(found))))
     if (proximity := _proximity(index, query.concepts, size)) is not None:
         scores += PAIR_WEIGHT * proximity
-    # Coverage and matched terms are needed for the few passages ranked only.
-    ranked = top(scores, limit)
-    covered = np.zeros(len(ranked))
-    for weight, found in required:
-        covered += np.where(holds(found, ranked), weight, 0.0)
-    required_weight = sum(weight for weight, _ in required)
-    coverage = covered / required_weight if required_weight else np.zeros(len(ranked))
-    holding = [(term, holds(present, ranked).tolist()) for term, present in present_terms]
-    return [
-        Hit(passage=index.passages[i], score=score, coverage=share, evidence=weight,
-            matched_terms=frozenset(term for term, held in holding if held[n]))
-        for n, (i, score, share, weight) in enumerate(zip(
-            ranked.tolist(), scores[ranked].tolist(), coverage.tolist(), covered.tolist(),
-            strict=True))
-    ]
+    required = [(c, concept_weight(index, c)) for c in query.concepts if c.required]
+    required_weight = sum(weight for _, weight in required)
+    return [_hit(index, int(i), float(scores[i]), query.concepts, required, required_weight)
+            for i in top(scores, limit)]
+
+
+def _hit(index: SearchIndex, number: int, score: float, concepts: tuple[Concept, ...],
+         required: list[tuple[Concept, float]], required_weight: float) -> Hit:
+    """A ranked passage with what it holds of the question: which alternatives of which
+    concepts (all of an alternative's terms), and the required weight that covers."""
+    held = set(index.passage_terms[number])
+    covered = 0.0
+    for concept, weight in required:
+        covered += weight if any(held.issuperset(a) for a in concept.alternatives) else 0.0
+    matched = frozenset(term for concept in concepts for alternative in concept.alternatives
+                        if held.issuperset(alternative) for term in alternative)
+    return Hit(passage=index.passages[number], score=score,
+               coverage=covered / required_weight if required_weight else 0.0,
+               evidence=covered, matched_terms=matched)
 
 
 def top(scores: np.ndarray, limit: int) -> np.ndarray:
@@ -123,19 +106,14 @@ def top(scores: np.ndarray, limit: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -scores[candidates]))][:limit]
 
 
-def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """For each of the `wanted` passages, whether the ascending array `passages` holds it."""
-    at = np.minimum(np.searchsorted(passages, wanted), max(len(passages) - 1, 0))
-    return passages[at] == wanted if len(passages) else np.zeros(len(wanted), dtype=bool)
-
-
 def _proximity(index: SearchIndex, concepts: tuple[Concept, ...], size: int) -> np.ndarray | None:
     """For each pair of neighbouring concepts, the best BM25 of their terms side by side;
     None when no passage has any such pair."""
     total = None
     for left, right in pairwise(concepts):
-        passages, best = best_row(
-            [index.pair_row(first, second) for first, second in product(left.terms, right.terms)])
+        passages, best = merge(
+            [index.pair_row(first, second) for first, second in product(left.terms, right.terms)],
+            np.maximum)
         if len(passages):
             total = np.zeros(size) if total is None else total
             total[passages] += best
