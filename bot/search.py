@@ -75,25 +75,45 @@ def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
         scores[passages] += best
     if (proximity := _proximity(index, query.concepts, size)) is not None:
         scores += PAIR_WEIGHT * proximity
-    required = [(c, concept_weight(index, c)) for c in query.concepts if c.required]
-    required_weight = sum(weight for _, weight in required)
-    return [_hit(index, int(i), float(scores[i]), query.concepts, required, required_weight)
-            for i in top(scores, limit)]
+    # Each concept's alternatives as sets, and its weight if it is required (None if not).
+    ideas = [([frozenset(a) for a in c.alternatives], concept_weight(index, c) if c.required
+              else None) for c in query.concepts]
+    required_weight = sum(weight for _, weight in ideas if weight is not None)
+    ranked = top(scores, limit)
+    # Which ranked passages hold each term of the question: one search per term.
+    holding = [(term, holds(index.term_row(term)[0], ranked).tolist())
+               for term in {t for concept in query.concepts for t in concept.terms}]
+    return [_hit(index.passages[i], float(scores[i]),
+                 {term for term, held in holding if held[n]}, ideas, required_weight)
+            for n, i in enumerate(ranked.tolist())]
 
 
-def _hit(index: SearchIndex, number: int, score: float, concepts: tuple[Concept, ...],
-         required: list[tuple[Concept, float]], required_weight: float) -> Hit:
-    """A ranked passage with what it holds of the question: which alternatives of which
-    concepts (all of an alternative's terms), and the required weight that covers."""
-    held = set(index.passage_terms[number])
+def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of the `wanted` passages, whether the ascending array `passages` holds it."""
+    if not len(passages):
+        return np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(passages, wanted), len(passages) - 1)
+    return passages[at] == wanted
+
+
+def _hit(passage: Passage, score: float, held: set[str],
+         ideas: list[tuple[list[frozenset[str]], float | None]], required_weight: float) -> Hit:
+    """A ranked passage with what it holds of the question (`held`: the question's terms
+    that it holds): the terms of each alternative it holds whole, and the weight of the
+    required concepts it covers."""
     covered = 0.0
-    for concept, weight in required:
-        covered += weight if any(held.issuperset(a) for a in concept.alternatives) else 0.0
-    matched = frozenset(term for concept in concepts for alternative in concept.alternatives
-                        if held.issuperset(alternative) for term in alternative)
-    return Hit(passage=index.passages[number], score=score,
+    matched: set[str] = set()
+    for alternatives, weight in ideas:
+        found = False
+        for alternative in alternatives:
+            if alternative <= held:
+                matched |= alternative
+                found = True
+        if weight is not None:
+            covered += weight if found else 0.0
+    return Hit(passage=passage, score=score,
                coverage=covered / required_weight if required_weight else 0.0,
-               evidence=covered, matched_terms=matched)
+               evidence=covered, matched_terms=frozenset(matched))
 
 
 def top(scores: np.ndarray, limit: int) -> np.ndarray:
