@@ -1,0 +1,256 @@
+"""End to end: the real bot process under a burst of questions, beside an echo bot.
+
+    python -m benchmarks.telegram_load [--questions 1000] [--users 200] [--save]
+
+The bot runs as `python -m bot run`, in its own process, against the Bot API stand-in of the
+tests (tests/botapi_stub.py) on 127.0.0.1, which runs in this process. A burst of questions
+from many users is queued at once; the stand-in timestamps every reply. For each setting the
+same burst goes to benchmarks/echo_bot.py, built with the same python-telegram-bot settings:
+what python-telegram-bot and the stand-in can do at best. Each pair runs with Telegram's
+rate cap (30 messages a second, the default) and with the cap lifted (what the process itself
+can do), then again with 5% of sendMessage calls answered 429 or 502.
+
+Cold start: seconds from process start to the first answer, with a saved index and without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.report import machine, markdown_table, percentile_ms
+from bot.index import build_index, save_index
+from tests.botapi_stub import BotAPIStub
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+BOT = ("bot", [sys.executable, "-m", "bot", "run"])
+ECHO = ("echo", [sys.executable, "-m", "benchmarks.echo_bot"])
+TELEGRAM_CAP = 30.0
+FAULT_RATE = 0.05
+FAULT_SEED = 11
+FIRST_USER = 100_000
+QUIET_SECONDS = 20.0  # no reply for this long: the rest are lost
+COLD_STARTS = 3
+RESULTS = Path("docs/benchmarks/telegram_load.json")
+# What citizens ask, answered or not, French and English, with and without accents.
+QUESTIONS = [
+    "comment porter plainte ?",
+    "how do I file a complaint",
+    "quelles données ont été volées ?",
+    "mon numero de securite sociale a t il fuite",
+    "que faire si je suis concerné par la fuite viamedis ?",
+    "What did the government do about the Almerys breach?",
+    "la CNIL a-t-elle été saisie ?",
+    "combien de personnes sont touchées",
+    "est-ce que mes coordonnées bancaires sont compromises ?",
+    "tiers payant opticiens blockchain",
+    "qui a posé la question au gouvernement ?",
+    "risque de phishing après la cyberattaque",
+    "Is my insurer affected?",
+    "quelle est la recette de la tarte tatin ?",
+    "pourquoi les mutuelles n'ont pas protégé nos données",
+    "when was the answer published",
+]
+
+
+@dataclass
+class Burst:
+    """One burst of questions to one bot in one setting."""
+
+    bot: str
+    cap: str
+    faults: str
+    questions: int
+    delivered: int
+    lost: int
+    duplicated: int
+    failed_sends: int
+    seconds: float
+    replies_per_s: float
+    p50_ms: float
+    p99_ms: float
+
+
+def bot_environment(stub: BotAPIStub, index_dir: Path, messages_per_second: float) -> dict:
+    return os.environ | {
+        "TELEGRAM_BOT_TOKEN": stub.token,
+        "TELEGRAM_API_URL": stub.base_url,
+        "TELEGRAM_MESSAGES_PER_SECOND": str(messages_per_second),
+        "CORPUS_DIR": str(REPO / "corpus"),
+        "INDEX_DIR": str(index_dir),
+        "WEBHOOK_URL": "",
+        "ADMIN_USER_IDS": "",
+        "LOG_LEVEL": "WARNING",
+        "PTB_TIMEDELTA": "true",
+    }
+
+
+@contextlib.asynccontextmanager
+async def bot_process(command: list[str], env: dict, log: Path) -> AsyncIterator[None]:
+    """The bot running in its own process; stopped with Ctrl-C as a person would."""
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=output, stderr=output)
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def polling_started(stub: BotAPIStub, timeout: float = 60.0) -> None:
+    """Return once the bot has started polling (it calls deleteWebhook first)."""
+    async with asyncio.timeout(timeout):
+        while not stub.calls_of("deleteWebhook"):
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+
+
+async def all_replies(stub: BotAPIStub, expected: int) -> None:
+    """Wait for `expected` replies, or until none has come for QUIET_SECONDS; then a little
+    longer, so that duplicates have a chance to show."""
+    seen, last_change = 0, time.monotonic()
+    while time.monotonic() - last_change < QUIET_SECONDS:
+        delivered = len(stub.calls_of("sendMessage", ok=True))
+        if delivered >= expected:
+            await asyncio.sleep(2)
+            return
+        if delivered != seen:
+            seen, last_change = delivered, time.monotonic()
+        await asyncio.sleep(0.05)
+
+
+async def burst(name: str, command: list[str], cap: float, fault_rate: float,
+                questions: int, users: int, index_dir: Path, log: Path) -> Burst:
+    async with BotAPIStub(TOKEN) as stub:
+        async with bot_process(command, bot_environment(stub, index_dir, cap), log):
+            await polling_started(stub)
+            if fault_rate:
+                stub.fail_randomly("sendMessage", fault_rate, (429, 502), seed=FAULT_SEED)
+            asked: dict[int, list[float]] = defaultdict(list)
+            started = time.monotonic()
+            for n in range(questions):
+                user = FIRST_USER + n % users
+                stub.push_text(QUESTIONS[n % len(QUESTIONS)], user_id=user)
+                asked[user].append(time.monotonic())
+            await all_replies(stub, questions)
+        return tally(stub, name, cap, fault_rate, asked, started)
+
+
+def tally(stub: BotAPIStub, name: str, cap: float, fault_rate: float,
+          asked: dict[int, list[float]], started: float) -> Burst:
+    """Replies matched to questions chat by chat, in order (a chat's updates are handled in
+    order); a chat with fewer replies than questions lost some, with more got duplicates."""
+    replied: dict[int, list[float]] = defaultdict(list)
+    for call in stub.calls_of("sendMessage", ok=True):
+        replied[call.params["chat_id"]].append(call.at)
+    latencies, lost, duplicated = [], 0, 0
+    for user, times in asked.items():
+        answers = replied.get(user, [])
+        latencies += [answer - question for question, answer in zip(times, answers, strict=False)]
+        lost += max(0, len(times) - len(answers))
+        duplicated += max(0, len(answers) - len(times))
+    delivered = sum(map(len, replied.values()))
+    last = max((t for times in replied.values() for t in times), default=started)
+    seconds = last - started
+    return Burst(
+        bot=name, cap=f"{cap:g}/s" if cap else "none", faults=f"{fault_rate:.0%}",
+        questions=sum(map(len, asked.values())), delivered=delivered, lost=lost,
+        duplicated=duplicated, failed_sends=len(stub.calls_of("sendMessage", ok=False)),
+        seconds=seconds, replies_per_s=delivered / seconds if seconds else 0.0,
+        p50_ms=percentile_ms(latencies, 50) if latencies else 0.0,
+        p99_ms=percentile_ms(latencies, 99) if latencies else 0.0,
+    )
+
+
+async def cold_start(command: list[str], index_dir: Path, log: Path) -> float:
+    """Seconds from process start to the first answer, a question waiting already."""
+    async with BotAPIStub(TOKEN) as stub:
+        stub.push_text(QUESTIONS[0])
+        started = time.monotonic()
+        async with bot_process(command, bot_environment(stub, index_dir, TELEGRAM_CAP), log):
+            [reply] = await stub.wait_for("sendMessage", timeout=120)
+        return reply.at - started
+
+
+async def cold_starts(work: Path, saved_index: Path, log: Path) -> dict[str, float]:
+    """Median over a few starts: the bot with its saved index, with none, and the echo bot."""
+    timings: dict[str, list[float]] = defaultdict(list)
+    for attempt in range(COLD_STARTS):
+        fresh = work / f"empty-index-{attempt}"
+        timings["bot, saved index"].append(await cold_start(BOT[1], saved_index, log))
+        timings["bot, no index"].append(await cold_start(BOT[1], fresh, log))
+        timings["echo bot"].append(await cold_start(ECHO[1], fresh, log))
+    return {name: statistics.median(times) for name, times in timings.items()}
+
+
+async def run(questions: int, users: int) -> tuple[list[Burst], dict[str, float]]:
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        saved_index = work / "index"
+        save_index(build_index(REPO / "corpus"), saved_index)
+        log = work / "bots.log"
+        results = []
+        for cap in (TELEGRAM_CAP, 0.0):
+            for fault_rate in (0.0, FAULT_RATE):
+                for name, command in (ECHO, BOT):
+                    result = await burst(name, command, cap, fault_rate, questions, users,
+                                         saved_index, log)
+                    print(row(result), flush=True)
+                    results.append(result)
+        starts = await cold_starts(work, saved_index, log)
+        # The bots' own errors; python-telegram-bot logs each unreadable 502 page as well.
+        problems = [line for line in log.read_text().splitlines() if " ERROR bot" in line]
+        if problems:
+            print(f"{len(problems)} errors logged by the bot, the first: {problems[0]}")
+    return results, starts
+
+
+def row(b: Burst) -> str:
+    return (f"{b.bot:5} cap {b.cap:5} faults {b.faults:3} | {b.delivered:5d}/{b.questions} "
+            f"lost {b.lost} dup {b.duplicated} failed sends {b.failed_sends:3} | "
+            f"{b.replies_per_s:7.1f} replies/s  p50 {b.p50_ms:8.1f} ms  p99 {b.p99_ms:8.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--save", action="store_true", help=f"write the figures to {RESULTS}")
+    args = parser.parse_args()
+    results, starts = asyncio.run(run(args.questions, args.users))
+    for name, seconds in starts.items():
+        print(f"cold start, {name}: {seconds:.2f} s (median of {COLD_STARTS})")
+    if args.save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(
+            {"machine": machine(), "questions": args.questions, "users": args.users,
+             "bursts": [asdict(b) for b in results], "cold_start_s": starts}, indent=1) + "\n")
+        print(markdown_table(
+            ["bot", "rate cap", "faults", "delivered", "lost", "dup", "failed sends",
+             "replies/s", "p50 ms", "p99 ms"],
+            [[b.bot, b.cap, b.faults, f"{b.delivered}/{b.questions}", b.lost, b.duplicated,
+              b.failed_sends, b.replies_per_s, b.p50_ms, b.p99_ms] for b in results]))
+
+
+if __name__ == "__main__":
+    main()
