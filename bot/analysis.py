@@ -48,6 +48,7 @@ class Word(NamedTuple):  # a named tuple: millions are made when a corpus is ind
 
 @lru_cache(maxsize=100_000)
 def compound_parts(folded: str) -> tuple[str, ...]:
+    """The parts of a folded word split at its hyphens: "cyber-attaque" -> cyber, attaque."""
     return tuple(p for p in _HYPHEN.split(folded) if p)
 
 

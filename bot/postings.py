@@ -33,12 +33,6 @@ class SortedKeys:
         at = int(np.searchsorted(self.keys, key))
         return at if at < len(self.keys) and self.keys[at] == key else None
 
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, int) and self.get(key) is not None
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
 
 @dataclass(frozen=True, eq=False)
 class Postings:
@@ -80,9 +74,6 @@ class Postings:
         kept_rows = SortedKeys(keys) if integer_keys else rows
         return cls(kept_rows, starts, passage[order], score[order], len(counts))
 
-    def __contains__(self, term: Hashable) -> bool:
-        return term in self.rows
-
     def row(self, term: Hashable) -> Row:
         """The passages holding `term` and its score in each; empty for an unknown term."""
         row = self.rows.get(term)
@@ -90,15 +81,3 @@ class Postings:
             return EMPTY_ROW
         span = slice(self.starts[row], self.starts[row + 1])
         return self.passages[span], self.scores[span]
-
-    def dense(self, terms: list[Hashable]) -> np.ndarray:
-        """BM25 of a bag of terms in every passage: what rank-bm25's get_scores returns."""
-        total = np.zeros(self.size)
-        for term in terms:
-            passages, scores = self.row(term)
-            total[passages] += scores
-        return total
-
-    @property
-    def nbytes(self) -> int:
-        return self.starts.nbytes + self.passages.nbytes + self.scores.nbytes
