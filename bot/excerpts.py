@@ -72,7 +72,7 @@ def _tail(sentence: str, room: int) -> str:
 def match_spans(text: str, terms: frozenset[str], analyzer: Analyzer) -> list[tuple[int, int]]:
     """Character spans of the words of `text` whose terms are among `terms`."""
     return [(word.start, word.end) for word, word_terms in analyzer.words_with_terms(text)
-            if any(t in terms for t in word_terms)]
+            if not terms.isdisjoint(word_terms)]
 
 
 def _sentence_weight(terms: set[str], concepts: tuple[Concept, ...],
