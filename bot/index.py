@@ -183,24 +183,18 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None) -> SearchInd
             f"no readable document in {corpus_dir}"
             + (f" ({len(loaded.errors)} file(s) skipped)" if loaded.errors else "")
         )
-    index = index_documents(loaded.documents, analyzer, fingerprint)
-    index.skipped = [str(e) for e in loaded.errors]
-    index.build_seconds = time.perf_counter() - started
-    return index
-
-
-def index_documents(documents: Sequence[Document], analyzer: Analyzer,
-                    fingerprint: str = "") -> SearchIndex:
-    """Index documents already read: split them into passages, analyse and score those."""
-    passages = [p for doc in documents for p in split_passages(doc)]
-    return SearchIndex(
-        documents={doc.doc_id: doc.meta for doc in documents},
+    passages = [p for doc in loaded.documents for p in split_passages(doc)]
+    index = SearchIndex(
+        documents={doc.doc_id: doc.meta for doc in loaded.documents},
         passages=passages,
         passage_terms=[analyzer.terms(p.text) for p in passages],
-        surface_forms=surface_forms(documents, analyzer),
+        surface_forms=surface_forms(loaded.documents, analyzer),
         fingerprint=fingerprint,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        skipped=[str(e) for e in loaded.errors],
     )
+    index.build_seconds = time.perf_counter() - started
+    return index
 
 
 def surface_forms(documents: Sequence[Document], analyzer: Analyzer) -> dict[str, str]:

@@ -403,8 +403,8 @@ def upload_problem(name: str, size: int | None) -> str | None:
 
 def _check_and_save(data: bytes, name: str, corpus_dir: Path) -> str | None:
     """Parse the upload as a corpus file would be parsed, then move it into the corpus."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        return f"larger than {MAX_UPLOAD_BYTES // 1000} kB"
+    if (problem := upload_problem(name, len(data))) is not None:  # Telegram may omit the size
+        return problem
     corpus_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=corpus_dir.parent) as folder:
         candidate = Path(folder) / name.lower()
