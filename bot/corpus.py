@@ -2,8 +2,8 @@
 
 A corpus file is Markdown or plain text, with or without YAML front matter. The body is kept
 word for word except for the leftovers of the web pages it was copied from (share buttons,
-"Page mise à jour le", empty link markup, <sup> tags), and a "Données clés" block, whose
-fields become metadata.
+"Page mise à jour le", empty link markup, <sup> tags). A "Données clés" block stays in the
+text, to be quoted like the rest, and its fields also become metadata.
 """
 
 from __future__ import annotations
@@ -159,7 +159,8 @@ def read_document(path: Path) -> Document:
         post = frontmatter.loads(raw)
     except yaml.YAMLError as error:
         raise CorpusFileError(path, f"front matter is not valid YAML ({error})") from error
-    body, key_facts = extract_key_facts(clean_web_leftovers(post.content))
+    body = clean_web_leftovers(post.content)
+    key_facts = read_key_facts(body)
     sections = split_sections(body)
     if not any(section.paragraphs for section in sections):
         raise CorpusFileError(path, "no text after the metadata")
@@ -204,8 +205,8 @@ _KEY_FACTS_HEADING = re.compile(r"^#*\s*(?:Données clés|Date\(s\) clé\(s\))\s
 _FACT_LINE = re.compile(r"^\s*([^:\n]{2,60}?)\s*:\s*(.*?)\s*$")
 
 
-def extract_key_facts(text: str) -> tuple[str, dict[str, object]]:
-    """Cut the "Données clés" block off the body and read the metadata it holds.
+def read_key_facts(text: str) -> dict[str, object]:
+    """The metadata held in the text's "Données clés" block.
 
     The block runs from its heading to the end of the text, as on the Assemblée nationale's
     pages; a "Texte de la réponse" heading after it ends it early.
@@ -213,14 +214,13 @@ def extract_key_facts(text: str) -> tuple[str, dict[str, object]]:
     lines = text.split("\n")
     start = next((i for i, line in enumerate(lines) if _KEY_FACTS_HEADING.match(line)), None)
     if start is None:
-        return text, {}
+        return {}
     end = next(
         (i for i in range(start + 1, len(lines))
          if lines[i].lstrip().startswith("#") and "réponse" in lines[i].lower()),
         len(lines),
     )
-    facts = dict(_parse_fact_lines(lines[start + 1:end]))
-    return "\n".join(lines[:start] + lines[end:]), facts
+    return dict(_parse_fact_lines(lines[start + 1:end]))
 
 
 def _parse_fact_lines(lines: list[str]) -> Iterator[tuple[str, object]]:
