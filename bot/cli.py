@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterable
 
-from bot.answer import AnswerBuilder
+from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings, SettingsError, load_settings
 from bot.index import IndexUnavailable, build_index, load_or_build_index, save_index
 from bot.messages import message
@@ -88,7 +88,7 @@ def _chat(builder: AnswerBuilder, announce: bool) -> int:
               "Pas de TELEGRAM_BOT_TOKEN : voici la conversation en console.")
     print("Posez votre question (Ctrl-D ou « quitter » pour sortir). "
           "Ask your question (Ctrl-D or \"quit\" to leave).\n")
-    last = None
+    last: Answer | None = None
     while True:
         try:
             text = input("> ")
@@ -102,5 +102,14 @@ def _chat(builder: AnswerBuilder, announce: bool) -> int:
             print(render_excerpts_text(more, last.lang, len(last.shown) + 1) if more
                   else message("no_more", last.lang), end="\n\n")
             continue
-        last = builder.answer(text)
+        last = builder.answer(_suggestion_chosen(text, last) or text)
         print(render_text(last), end="\n\n")
+        if last.suggestions:
+            print(message("suggestion_number_console", last.lang), end="\n\n")
+
+
+def _suggestion_chosen(text: str, last: Answer | None) -> str | None:
+    """The question suggested under the last reply whose number was typed, if one was."""
+    suggestions = last.suggestions if last is not None else ()
+    number = int(text) if text.strip().isdecimal() else 0
+    return suggestions[number - 1] if 0 < number <= len(suggestions) else None

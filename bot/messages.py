@@ -48,6 +48,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "I have no other excerpt for this question.",
     },
     "link": {"fr": "Lien :", "en": "Link:"},
+    "suggestions_intro": {
+        "fr": "Vous pouvez me demander par exemple :",
+        "en": "You can ask me, for example:",
+    },
+    "suggestion_number_console": {
+        "fr": "Tapez le numéro d'une question pour la poser.",
+        "en": "Type a question's number to ask it.",
+    },
     # Telegram
     "start": {
         "fr": "Bonjour ! Je réponds aux questions sur la fuite de données de santé de début 2024 "
@@ -126,6 +134,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "more_gone": {
         "fr": "Ces extraits ne sont plus disponibles ; reposez la question.",
         "en": "These excerpts are no longer available; please ask again.",
+    },
+    "suggestion_gone": {
+        "fr": "Cette suggestion n'est plus disponible ; écrivez votre question.",
+        "en": "This suggestion is no longer available; please type your question.",
     },
     "open_link": {"fr": "🔗 Ouvrir {host}", "en": "🔗 Open {host}"},
     "feedback_thanks": {"fr": "Merci pour votre avis !", "en": "Thanks for your feedback!"},

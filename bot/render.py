@@ -11,9 +11,10 @@ from bot.query import Lang
 
 def source_line(source: Source, lang: Lang) -> str:
     """"Sénat — Question écrite … — Réponse du Ministère de l'intérieur — 3 octobre 2024"."""
-    parts = [source.institution, source.reference or source.title, source.section]
-    if source.published:
-        parts.append(format_date(source.published, lang))
+    meta = source.meta
+    parts = [meta.institution, meta.reference or meta.title, source.section]
+    if source.date:
+        parts.append(format_date(source.date, lang))
     return " — ".join(p for p in parts if p)
 
 
@@ -44,7 +45,16 @@ def render_text(answer: Answer) -> str:
         parts.append(render_excerpts_text(answer.shown, answer.lang))
         if answer.more:
             parts.append(message("more_console", answer.lang, count=len(answer.more)))
+    if answer.suggestions:
+        parts.append(render_suggestions_text(answer.suggestions, answer.lang))
     return "\n\n".join(parts)
+
+
+def render_suggestions_text(suggestions: Sequence[str], lang: Lang) -> str:
+    """"Vous pouvez me demander par exemple :" and the questions, numbered from 1."""
+    lines = [message("suggestions_intro", lang)]
+    lines.extend(f"{number}. {text}" for number, text in enumerate(suggestions, 1))
+    return "\n".join(lines)
 
 
 def answer_to_json(answer: Answer) -> dict[str, object]:
@@ -59,4 +69,5 @@ def answer_to_json(answer: Answer) -> dict[str, object]:
             for e in answer.excerpts
         ],
         "reply": render_text(answer),
+        "suggestions": list(answer.suggestions),
     }

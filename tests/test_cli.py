@@ -1,10 +1,16 @@
 """The command line as a newcomer and the scorer use it."""
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from bot.answer import Answer
+from bot.cli import _chat
 
 from .conftest import REPO
 
@@ -25,7 +31,8 @@ def test_ask_json_reads_one_question_per_line_and_answers_each(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["query"] for line in lines] == questions
     first = lines[0]
-    assert set(first) == {"query", "lang", "answered", "results", "reply"}
+    assert set(first) == {"query", "lang", "answered", "results", "reply", "suggestions"}
+    assert all(isinstance(line["suggestions"], list) for line in lines)
     assert first["answered"] and first["lang"] == "fr"
     assert set(first["results"][0]) == {"title", "source", "url", "score", "excerpt"}
     assert "formulaire en ligne" in first["results"][0]["excerpt"]
@@ -64,3 +71,30 @@ def test_an_empty_corpus_is_reported_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: no readable document")
     assert "Traceback" not in result.stderr
+
+
+SUGGESTED = ("Comment porter plainte ?", "Quelles données ont été volées ?")
+
+
+class DecliningBuilder:
+    """Declines every question, suggesting two others, and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def answer(self, question: str) -> Answer:
+        self.asked.append(question)
+        return Answer(question, "fr", "not_found", suggestions=SUGGESTED)
+
+
+def test_in_the_chat_typing_a_suggestions_number_asks_that_question(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder = DecliningBuilder()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1\ntarte tatin ?\n 2 \n3\nquitter\n"))
+    assert _chat(builder, announce=False) == 0  # type: ignore[arg-type]
+    # "1" before any suggestion and "3" beyond them are questions like any other.
+    assert builder.asked == ["1", "tarte tatin ?", SUGGESTED[1], "3"]
+    shown = capsys.readouterr().out
+    assert "Vous pouvez me demander par exemple :\n1. Comment porter plainte ?\n2. " in shown
+    assert "Tapez le numéro d'une question pour la poser." in shown
