@@ -15,7 +15,7 @@ import secrets
 import tempfile
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,6 +52,7 @@ from bot.messages import format_date, message
 from bot.privacy import redact
 from bot.query import Lang
 from bot.render_html import render_html, render_more_html
+from bot.suggestions import Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ ANSWERS_KEPT_PER_CHAT = 20
 TOP_DECLINED_SHOWN = 10
 NETWORK_RETRIES = 3
 CONCURRENT_UPDATES = 64
+# A suggestion button's callback data: "ask:<position in the catalogue>:<language>".
+SUGGESTION_DATA = re.compile(r"ask:(\d{1,4}):(fr|en)")
 
 CITIZEN_COMMANDS = {
     "fr": [("start", "Présentation du bot"), ("help", "Exemples de questions"),
@@ -201,12 +204,21 @@ async def reply(update: Update, text: str, **kwargs) -> Message | None:  # type:
 
 # --- citizens ---------------------------------------------------------------------------
 
-async def start(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, message("start", user_lang(update)))
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply_with_examples(update, context, "start")
 
 
-async def help_command(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, message("help", user_lang(update)))
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply_with_examples(update, context, "help")
+
+
+async def reply_with_examples(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                              key: str) -> None:
+    """A message with buttons asking the catalogue's first questions."""
+    lang = user_lang(update)
+    catalogue = state_of(context).answers.catalogue
+    await reply(update, message(key, lang),
+                reply_markup=suggestion_keyboard(catalogue.examples(lang), lang, catalogue))
 
 
 async def privacy(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -255,13 +267,16 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    # No "typing…" action first: an answer takes a millisecond or two, and each action would
-    # spend one of the 30 requests a second Telegram allows (docs/benchmarks.md).
+    # No "typing…" action first: an answer takes some tens of milliseconds, and each action
+    # would spend one of the 30 requests a second Telegram allows (docs/benchmarks.md). The
+    # question's embedding is CPU work: it runs in a worker thread, off the event loop.
     state = state_of(context)
-    answer = state.answers.answer(text)
+    answers = state.answers  # the same index for the answer and its suggestion buttons
+    answer = await asyncio.to_thread(answers.answer, text)
     state.stats.record(answer)
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
-                       reply_markup=answer_keyboard(answer), disable_web_page_preview=True)
+                       reply_markup=answer_keyboard(answer, answers.catalogue),
+                       disable_web_page_preview=True)
     if sent is not None and answer.more:
         kept: OrderedDict[int, Answer] = context.chat_data.setdefault("answers", OrderedDict())
         kept[sent.message_id] = answer
@@ -269,10 +284,15 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, te
             kept.popitem(last=False)
 
 
-def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
-    """Buttons under an answer: its links, "more" if there is more, and 👍/👎."""
-    if not answer.answered:
-        return None
+def answer_keyboard(answer: Answer, catalogue: Catalogue) -> InlineKeyboardMarkup | None:
+    """Buttons under a reply: an answer's own, then the questions suggested instead."""
+    rows = excerpt_rows(answer) if answer.answered else []
+    rows += suggestion_rows(answer.suggestions, answer.lang, catalogue)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def excerpt_rows(answer: Answer) -> list[list[InlineKeyboardButton]]:
+    """An answer's links, "more" if there is more, and 👍/👎."""
     rows = [[InlineKeyboardButton(message("open_link", answer.lang, host=urlsplit(link.url).netloc),
                                   url=link.url)] for link in answer.links[:3]]
     if answer.more:
@@ -280,7 +300,43 @@ def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
             message("more_button", answer.lang, count=len(answer.more)), callback_data="more")])
     rows.append([InlineKeyboardButton("👍", callback_data="vote:up"),
                  InlineKeyboardButton("👎", callback_data="vote:down")])
-    return InlineKeyboardMarkup(rows)
+    return rows
+
+
+def suggestion_rows(texts: Sequence[str], lang: Lang,
+                    catalogue: Catalogue) -> list[list[InlineKeyboardButton]]:
+    """One button a question, labelled with it, that asks it when tapped. Callback data is
+    limited to 64 bytes, so it names the question by its place in the catalogue: a text
+    that is not in the catalogue gets no button."""
+    return [[InlineKeyboardButton(text, callback_data=f"ask:{position}:{lang}")]
+            for text in texts if (position := catalogue.position(text)) is not None]
+
+
+def suggestion_keyboard(texts: Sequence[str], lang: Lang,
+                        catalogue: Catalogue) -> InlineKeyboardMarkup | None:
+    rows = suggestion_rows(texts, lang, catalogue)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def suggested_question(data: str, catalogue: Catalogue) -> str | None:
+    """The catalogue question a suggestion button asks; None if it is not (or no longer) in
+    the catalogue."""
+    match = SUGGESTION_DATA.fullmatch(data)
+    if match is None or int(match[1]) >= len(catalogue):
+        return None
+    lang: Lang = "en" if match[2] == "en" else "fr"
+    return catalogue.questions[int(match[1])].text(lang)
+
+
+async def ask_suggestion(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A suggestion button: its question is answered as if the user had written it."""
+    query = update.callback_query
+    text = suggested_question(query.data or "", state_of(context).answers.catalogue)
+    if text is None:
+        await query.answer(message("suggestion_gone", user_lang(update)))
+        return
+    await query.answer()
+    await answer_question(update, context, text)
 
 
 async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -496,6 +552,7 @@ def build_application(settings: Settings) -> Application:
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private, not_text),
         CallbackQueryHandler(more, pattern=r"^more$"),
         CallbackQueryHandler(vote, pattern=r"^vote:(up|down)$"),
+        CallbackQueryHandler(ask_suggestion, pattern=r"^ask:"),
     ])
     application.add_error_handler(on_error)
     return application

@@ -24,6 +24,8 @@ from bot.config import Settings
 from bot.index import IndexUnavailable
 from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.messages import message
+from bot.query import Lang
+from bot.suggestions import Catalogue
 from bot.telegram_bot import BotState, build_application, file_url
 from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, polling
 from tests.conftest import BOT_TOKEN
@@ -564,7 +566,7 @@ def bot_log(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
             logging.getLogger(name).setLevel(level)
 
 
-SECRET_QUESTION = "ma question secrète zorglub"
+SECRET_QUESTION = "ma recette secrète zorglub"
 SSN = "1 85 05 78 006 084 36"
 
 
@@ -608,7 +610,7 @@ async def test_stats_count_answers_and_keep_declined_questions_without_numbers(
     stub: BotAPIStub, app: Application
 ) -> None:
     await ask(stub, "comment porter plainte ?")
-    await ask(stub, "ma question secrète zorglub 0612345678")
+    await ask(stub, "ma recette secrète zorglub 0612345678")
     [refused] = await exchange(stub, USER_ID, lambda: stub.push_text("/stats"))
     assert refused.params["text"].startswith("Désolé, cette commande est réservée")
 
@@ -616,7 +618,7 @@ async def test_stats_count_answers_and_keep_declined_questions_without_numbers(
     text = stats.params["text"]
     assert "questions répondues : 1" in text
     assert "questions sans réponse : 1" in text
-    assert "1× ma question secrète zorglub [nombre]" in text
+    assert "1× ma recette secrète zorglub [nombre]" in text
     assert "0612345678" not in text
 
 
@@ -646,3 +648,83 @@ async def test_unknown_commands_in_groups_are_answered_only_when_addressed_to_th
         stub, DEFAULT_GROUP_ID, lambda: stub.push_group_text("/foo @some_other_user")
     )
     assert for_someone_else == []
+
+
+# --- 10. suggestions ---------------------------------------------------------------------
+
+TARTE_RECIPE = {"fr": "quelle est la recette de la tarte tatin ?",
+                "en": "what is the recipe for tarte tatin?"}
+
+
+@pytest.fixture
+def suggesting(app: Application) -> Catalogue:
+    """The catalogue that the served index carries (corpus/questions.toml)."""
+    catalogue = state(app).answers.catalogue
+    assert len(catalogue) > 0
+    return catalogue
+
+
+async def tap(stub: BotAPIStub, reply: ApiCall, data: str) -> tuple[list[ApiCall], ApiCall]:
+    """Press a button of a reply: the messages it made the bot send, and the query's answer."""
+    answered = len(stub.calls_of("answerCallbackQuery", ok=True))
+    sent = await exchange(stub, USER_ID, lambda: stub.push_callback_query(reply.result, data))
+    calls = stub.calls_of("answerCallbackQuery", ok=True)
+    assert len(calls) == answered + 1
+    return sent, calls[-1]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+async def test_a_declined_question_offers_questions_to_tap_and_a_tap_asks_one(
+    stub: BotAPIStub, app: Application, suggesting: Catalogue, lang: Lang
+) -> None:
+    declined = await ask(stub, TARTE_RECIPE[lang], language_code=lang)
+    assert parse_html(declined.params["text"]).text == message("not_found", lang)
+    offered = buttons(declined)
+    assert 1 <= len(offered) <= 3
+    for button in offered:  # each one names a catalogue question, in the question's language
+        data = button["callback_data"]
+        assert len(data.encode()) <= 64
+        _, position, data_lang = data.split(":")
+        assert data_lang == lang
+        assert button["text"] == suggesting.questions[int(position)].text(lang)
+    first = offered[0]
+
+    [tapped], query_answer = await tap(stub, declined, first["callback_data"])
+    assert "text" not in query_answer.params  # no alert: the answer comes as a message
+    assert_is_answer(tapped)
+    typed = await ask(stub, first["text"])
+    assert tapped.params["text"] == typed.params["text"]
+    assert callback_data(tapped) == callback_data(typed)
+
+
+async def test_start_offers_example_questions_to_tap(
+    stub: BotAPIStub, app: Application, suggesting: Catalogue
+) -> None:
+    [start] = await exchange(stub, USER_ID, lambda: stub.push_text("/start"))
+    assert start.params["text"].startswith("Bonjour !")
+    assert buttons(start)[0]["text"] == "Comment porter plainte ?"
+    assert callback_data(start) == ["ask:0:fr", "ask:1:fr", "ask:2:fr", "ask:3:fr"]
+    [start_en] = await exchange(
+        stub, USER_ID, lambda: stub.push_text("/start", language_code="en-GB")
+    )
+    assert buttons(start_en)[0]["text"] == "How do I file a complaint?"
+    assert callback_data(start_en) == ["ask:0:en", "ask:1:en", "ask:2:en", "ask:3:en"]
+
+    [french], _ = await tap(stub, start, "ask:0:fr")
+    assert_is_answer(french)
+    assert "formulaire en ligne" in french.params["text"]
+    [english], _ = await tap(stub, start_en, "ask:0:en")
+    assert english.params["text"].startswith("Here is what the official documents say")
+
+
+async def test_a_button_whose_question_left_the_catalogue_only_says_so(
+    stub: BotAPIStub, app: Application, suggesting: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [start] = await exchange(stub, USER_ID, lambda: stub.push_text("/start"))
+    # The index was rebuilt since, with a shorter catalogue.
+    monkeypatch.setattr(state(app).answers, "catalogue", Catalogue(suggesting.questions[:2]))
+    sent, query_answer = await tap(stub, start, "ask:3:fr")
+    assert sent == []
+    assert query_answer.params["text"] == message("suggestion_gone", "fr")
+    [still_there], _ = await tap(stub, start, "ask:0:fr")
+    assert_is_answer(still_there)
