@@ -12,23 +12,21 @@ from typing import Literal
 
 from bot.analysis import URL
 from bot.corpus import DocumentMeta
+from bot.embeddings import Embedder, default_embedder
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
 from bot.privacy import contains_social_security_number
-from bot.query import Concept, Lang, QueryParser
-from bot.search import Hit, search
+from bot.query import Lang, QueryParser
+from bot.search import Hit, Ranking, search
+from bot.suggestions import Catalogue
 
 SHOWN_EXCERPTS = 3
 MORE_EXCERPTS = 3
-# The bot answers when its best passage holds this share of the question's weight…
-MIN_COVERAGE = 0.5
-# …or, for a long question full of words beside the point, a smaller share that still amounts
-# to the weight of this many words the corpus has nowhere else.
-MIN_COVERAGE_WITH_EVIDENCE = 0.3
-MIN_EVIDENCE_RARE_WORDS = 2.0
-# Further excerpts must score at least this share of the best one, and cover nearly as much.
-MIN_RELATIVE_SCORE = 0.35
-MIN_RELATIVE_COVERAGE = 0.6
+# The decision to answer (docs/quality.md has the trade-off curve and the cross-validation):
+# this share of the question's ideas must be on the documents' subject.
+MIN_SUBJECT_SHARE = 0.34
+# Further excerpts must score at least this share of the best one.
+MIN_RELATIVE_SCORE = 0.6
 SEARCH_DEPTH = 20
 
 # A question longer than this is not searched: it is almost surely pasted text, not a question.
@@ -42,17 +40,22 @@ class Source:
     """Where an excerpt comes from, for the line under it."""
 
     doc_id: str
-    title: str
-    institution: str | None
-    reference: str | None
+    meta: DocumentMeta
     section: str | None
-    published: date | None
-    url: str | None
 
-    @classmethod
-    def of(cls, doc_id: str, meta: DocumentMeta, section: str | None) -> Source:
-        return cls(doc_id, meta.title, meta.institution, meta.reference, section,
-                   meta.published, meta.url)
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def url(self) -> str | None:
+        return self.meta.url
+
+    @property
+    def date(self) -> date | None:
+        """The date of the part quoted: the answer's for its section, else the question's."""
+        in_answer = (self.section or "").lower().startswith("réponse du")
+        return self.meta.answered if in_answer and self.meta.answered else self.meta.published
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class Answer:
     outcome: Outcome
     excerpts: tuple[Excerpt, ...] = ()
     personal_data_warning: bool = False
+    # Questions the bot can answer, offered when it declines this one, in the user's language.
+    suggestions: tuple[str, ...] = ()
 
     @property
     def answered(self) -> bool:
@@ -115,11 +120,15 @@ def find_links(text: str) -> tuple[Link, ...]:
 
 
 class AnswerBuilder:
-    """Answers questions from one index. Cheap to create; make a new one for a new index."""
+    """Answers questions from one index. Cheap to create; make a new one for a new index.
+    Without an `embedder`, the default model is used when the index holds its embeddings."""
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex, embedder: Embedder | None = None) -> None:
         self.index = index
         self.parser = QueryParser(index.surface_forms, index.term_idf)
+        embedder = embedder or default_embedder()
+        self.embedder = embedder if embedder and embedder.name == index.embedding_model else None
+        self.catalogue = Catalogue(index.questions, self.embedder)
 
     def answer(self, question: str) -> Answer:
         warning = contains_social_security_number(question)
@@ -129,41 +138,36 @@ class AnswerBuilder:
         query = self.parser.parse(question)
         if not query.concepts:
             return Answer(question, query.lang, "no_question", personal_data_warning=warning)
-        hits = self._relevant(search(self.index, query, limit=SEARCH_DEPTH))
+        vector = self.embedder.embed_queries([question])[0] if self.embedder else None
+        ranking = search(self.index, query, vector, limit=SEARCH_DEPTH)
+        hits = self._relevant(ranking)
         if not hits:
-            return Answer(question, query.lang, "not_found", personal_data_warning=warning)
-        excerpts = self._excerpts(hits, query.concepts)
+            return Answer(question, query.lang, "not_found", personal_data_warning=warning,
+                          suggestions=self.catalogue.nearest(question, query.lang))
+        excerpts = self._excerpts(hits, ranking)
         return Answer(question, query.lang, "answered", excerpts, warning)
 
-    def _confident(self, hit: Hit) -> bool:
-        if hit.coverage >= MIN_COVERAGE:
-            return True
-        enough = MIN_EVIDENCE_RARE_WORDS * self.index.unseen_idf
-        return hit.coverage >= MIN_COVERAGE_WITH_EVIDENCE and hit.evidence >= enough
-
-    def _relevant(self, hits: list[Hit]) -> list[Hit]:
-        """The hits worth quoting, best first: those that cover the question, and among them
-        those close enough to the best one. A high score on a few common words is not enough."""
-        confident = [h for h in hits if self._confident(h)]
-        if not confident:
+    @staticmethod
+    def _relevant(ranking: Ranking) -> list[Hit]:
+        """The hits worth quoting, best first: none for a question off the documents' subject,
+        or when no passage holds any of its words; else those that score close to the best."""
+        hits = ranking.hits
+        if (not hits or ranking.subject_share < MIN_SUBJECT_SHARE
+                or not hits[0].matched_terms):
             return []
-        top = confident[0]
-        return [h for h in confident
-                if h.score >= MIN_RELATIVE_SCORE * top.score
-                and h.coverage >= MIN_RELATIVE_COVERAGE * top.coverage]
+        return [h for h in hits if h.score >= MIN_RELATIVE_SCORE * hits[0].score]
 
-    def _excerpts(self, hits: list[Hit], concepts: tuple[Concept, ...]) -> tuple[Excerpt, ...]:
-        """Quote each hit, skipping a quote whose sentences another quote already shows."""
+    def _excerpts(self, hits: list[Hit], ranking: Ranking) -> tuple[Excerpt, ...]:
+        """Quote each hit, skipping a hit whose sentence another quote already shows."""
         excerpts: list[Excerpt] = []
-        quoted: set[tuple[str, int]] = set()
+        shown: set[int] = set()
         for hit in hits:
-            quote = quote_hit(hit, concepts, self.index.term_idf)
-            keys = {(hit.passage.doc_id, s) for s in quote.sentence_ids}
-            if keys & quoted:
+            if hit.passage.position in shown:
                 continue
-            quoted |= keys
+            quote = quote_hit(hit, self.index, ranking.scores)
+            shown |= quote.passages
             meta = self.index.documents[hit.passage.doc_id]
-            source = Source.of(hit.passage.doc_id, meta, hit.passage.section)
+            source = Source(hit.passage.doc_id, meta, hit.passage.section)
             excerpts.append(Excerpt(quote, source, hit.score, find_links(quote.text)))
             if len(excerpts) == SHOWN_EXCERPTS + MORE_EXCERPTS:
                 break

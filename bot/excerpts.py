@@ -1,15 +1,19 @@
-"""A hit -> the sentence or two of its passage that answer best, cut to quotable length.
+"""A hit -> its sentence, with the neighbour that scores best when there is room.
 
-The excerpt is verbatim: whole sentences, or one long sentence cut at word boundaries with
-"…" where text was left out. The matched words are located in it for highlighting.
+The sentence shown is the one the ranking chose, and its neighbour is chosen on the same fused
+score, so the excerpt holds what answers. The excerpt is verbatim: whole sentences, or one long
+sentence cut at word boundaries with "…" where text was left out. The matched words are
+located in it for highlighting.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.analysis import Analyzer, default_analyzer
-from bot.query import Concept
+from bot.index import SearchIndex
 from bot.search import Hit
 
 MAX_EXCERPT_CHARS = 450
@@ -20,38 +24,33 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Verbatim text from a passage, which sentences it comes from, and the character spans
-    of the words that matched the question."""
+    """Verbatim text from a document, the passages (sentences) it shows, and the character
+    spans of the words that matched the question."""
 
     text: str
-    sentence_ids: frozenset[int]
+    passages: frozenset[int]
     highlights: tuple[tuple[int, int], ...]
 
 
-def quote_hit(hit: Hit, concepts: tuple[Concept, ...], idf: dict[str, float],
+def quote_hit(hit: Hit, index: SearchIndex, scores: np.ndarray,
               analyzer: Analyzer | None = None) -> Quote:
-    """The best sentence of the passage, whole, with as much of its best neighbour as fits
-    (the following one on a tie); a best sentence too long alone is cut around its matches."""
+    """The hit's sentence, whole, with as much of its best-scoring neighbour as fits (the
+    following one on a tie); a sentence too long alone is cut around its matches."""
     analyzer = analyzer or default_analyzer()
-    sentences = hit.passage.sentences
-    weights = [_sentence_weight({t for _, terms in analyzer.words_with_terms(s) for t in terms},
-                                concepts, idf) for s in sentences]
-    best = max(range(len(sentences)), key=lambda i: (weights[i], -i))
-    text, chosen = sentences[best], [best]
+    passage = hit.passage
+    text, shown = passage.text, [passage.position]
     room = MAX_EXCERPT_CHARS - len(text) - 1
+    neighbours = index.neighbours(passage)
     if room < 0:
-        text = _cut_around_matches(text, hit.matched_terms, idf, analyzer)
-    else:
-        neighbours = [i for i in (best + 1, best - 1) if 0 <= i < len(sentences)]
-        if neighbours and room >= MIN_NEIGHBOUR_CHARS:
-            other = max(neighbours, key=lambda i: weights[i])
-            chosen.append(other)
-            if other > best:
-                text = f"{text} {_head(sentences[other], room)}"
-            else:
-                text = f"{_tail(sentences[other], room)} {text}"
-    first = hit.passage.first_sentence
-    return Quote(text=text, sentence_ids=frozenset(first + i for i in chosen),
+        text = _cut_around_matches(text, hit.matched_terms, index.term_idf, analyzer)
+    elif neighbours and room >= MIN_NEIGHBOUR_CHARS:
+        other = max(neighbours, key=lambda n: (scores[n.position], n.position))
+        shown.append(other.position)
+        if other.position > passage.position:
+            text = f"{text} {_head(other.text, room)}"
+        else:
+            text = f"{_tail(other.text, room)} {text}"
+    return Quote(text=text, passages=frozenset(shown),
                  highlights=tuple(match_spans(text, hit.matched_terms, analyzer)))
 
 
@@ -73,17 +72,6 @@ def match_spans(text: str, terms: frozenset[str], analyzer: Analyzer) -> list[tu
     """Character spans of the words of `text` whose terms are among `terms`."""
     return [(word.start, word.end) for word, word_terms in analyzer.words_with_terms(text)
             if not terms.isdisjoint(word_terms)]
-
-
-def _sentence_weight(terms: set[str], concepts: tuple[Concept, ...],
-                     idf: dict[str, float]) -> float:
-    """The weight of the question's concepts a sentence expresses, each counted once, by its
-    most specific term present."""
-    return sum(
-        max((max(idf.get(t, 0.0) for t in alternative) for alternative in c.alternatives
-             if terms.issuperset(alternative)), default=0.0)
-        for c in concepts
-    )
 
 
 def _cut_around_matches(text: str, terms: frozenset[str], idf: dict[str, float],

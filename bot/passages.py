@@ -1,8 +1,9 @@
-"""Documents -> passages: a few sentences each, small enough to quote, overlapping.
+"""Documents -> passages: one sentence each, the unit that is ranked and quoted.
 
-A passage never crosses a document or a section. The first passage of a document opens with
-the document's key facts (reference, author, dates), in the words of the source's "Données
-clés", so that "who asked" and "when" questions find the document too.
+A passage is one sentence of one section (a line of a "Données clés" block counts as one). Its
+neighbours in the same section give it context when it is indexed and may join it in the
+excerpt; a passage never reaches across a section, so an excerpt is always a run of the
+document's own words.
 """
 
 from __future__ import annotations
@@ -10,11 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.corpus import Document, DocumentMeta, format_french_date
-
-SENTENCES_PER_PASSAGE = 3
-SENTENCE_OVERLAP = 1
-MAX_PASSAGE_CHARS = 1200
+from bot.corpus import Document
 
 # Words ending in a full stop that does not end a sentence ("M. Dupont", "p. 12", "n. 3").
 _ABBREVIATIONS = frozenset(
@@ -26,21 +23,22 @@ _BOUNDARY = re.compile(r"(?<=[.!?…])[»\")\]]*\s+(?=[«\"(\[]?\s?[A-ZÀ-ÖØ-�
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """Consecutive sentences of one section of one document.
+    """One sentence of a document.
 
-    `first_sentence` numbers sentences within the document, so that two overlapping passages
-    can tell that they quote the same sentence.
+    `position` is the passage's place in the index; `sentence` numbers the sentences of the
+    document, so that two passages can tell whether they stand side by side.
     """
 
     doc_id: str
     position: int
     section: str | None
-    first_sentence: int
-    sentences: tuple[str, ...]
+    sentence: int
+    text: str
 
-    @property
-    def text(self) -> str:
-        return " ".join(self.sentences)
+    def is_beside(self, other: Passage) -> bool:
+        """Whether the two sentences follow each other in one section of one document."""
+        return (self.doc_id == other.doc_id and self.section == other.section
+                and abs(self.sentence - other.sentence) == 1)
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -58,71 +56,12 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s for s in sentences if s]
 
 
-def key_facts_sentence(meta: DocumentMeta) -> str | None:
-    """The document's key facts as one line, labelled as on the source pages; None for a
-    document that has none (a file dropped in without metadata)."""
-    head = " — ".join(p for p in (meta.institution, meta.legislature, meta.reference) if p)
-    parts = [head] if head else []
-    if meta.author:
-        detail = f" ({meta.author_detail})" if meta.author_detail else ""
-        parts.append(f"Auteur : {meta.author}{detail}")
-    if meta.published:
-        page = f", page {meta.journal_page}" if meta.journal_page else ""
-        parts.append(f"Question publiée au JO le {format_french_date(meta.published)}{page}")
-    parts.extend(status_phrases(meta))
-    return " — ".join(parts) + "." if parts else None
-
-
-def status_phrases(meta: DocumentMeta) -> list[str]:
-    """What became of the question, in French: answered, withdrawn or awaiting an answer."""
-    if meta.status == "answered":
-        when = f" le {format_french_date(meta.answered)}" if meta.answered else ""
-        by = f" du {meta.answer_ministry}" if meta.answer_ministry else ""
-        page = f", page {meta.answer_page}" if meta.answer_page else ""
-        return [f"Réponse{by} publiée{when}{page}"]
-    if meta.status == "withdrawn":
-        when = f" le {format_french_date(meta.withdrawn)}" if meta.withdrawn else ""
-        why = f" ({meta.withdrawn_reason})" if meta.withdrawn_reason else ""
-        return [f"Question retirée{when}{why}"]
-    if meta.status == "awaiting-answer":
-        return ["En attente de réponse"]
-    return []
-
-
-def split_passages(document: Document) -> list[Passage]:
-    """Cut a document into overlapping windows of sentences."""
+def split_passages(document: Document, first_position: int = 0) -> list[Passage]:
+    """Every sentence of a document, in order, numbered from `first_position` in the index."""
     passages: list[Passage] = []
-    sentence_number = 0
-    for index, section in enumerate(document.sections):
-        sentences = [s for paragraph in section.paragraphs for s in split_sentences(paragraph)]
-        if index == 0 and (facts := key_facts_sentence(document.meta)):
-            sentences.insert(0, facts)
-        for start, window in _windows(sentences):
-            passages.append(Passage(
-                doc_id=document.doc_id,
-                position=len(passages),
-                section=section.heading,
-                first_sentence=sentence_number + start,
-                sentences=tuple(window),
-            ))
-        sentence_number += len(sentences)
+    for section in document.sections:
+        for paragraph in section.paragraphs:
+            for sentence in split_sentences(paragraph):
+                passages.append(Passage(document.doc_id, first_position + len(passages),
+                                        section.heading, len(passages), sentence))
     return passages
-
-
-def _windows(sentences: list[str]) -> list[tuple[int, list[str]]]:
-    """Windows of up to SENTENCES_PER_PASSAGE sentences (fewer when they are long) that share
-    SENTENCE_OVERLAP sentences with the window before; the last window reaches the end."""
-    windows: list[tuple[int, list[str]]] = []
-    start = 0
-    while start < len(sentences):
-        end = start + 1
-        size = len(sentences[start])
-        while (end < len(sentences) and end - start < SENTENCES_PER_PASSAGE
-               and size + len(sentences[end]) <= MAX_PASSAGE_CHARS):
-            size += len(sentences[end])
-            end += 1
-        windows.append((start, sentences[start:end]))
-        if end >= len(sentences):
-            break
-        start = max(end - SENTENCE_OVERLAP, start + 1)
-    return windows

@@ -1,13 +1,18 @@
-"""A parsed question + the index -> ranked passages with scores and coverage.
+"""A parsed question (+ its embedding) and the index -> ranked passages.
 
-A passage's score is BM25 summed over the question's concepts, each concept counting with its
-best term in that passage (so a list of synonyms never counts twice), plus BM25 on pairs of
-neighbouring concepts found side by side, which favours "tiers payant en optique" over the
-same words scattered.
+Two views of each passage are fused. Lexical: BM25 summed over the question's concepts, each
+concept counting with its best term in that passage (so a list of synonyms never counts twice),
+plus BM25 on pairs of neighbouring concepts found side by side, which favours "tiers payant en
+optique" over the same words scattered. Semantic: the cosine of the question's and the
+passage's sentence embeddings, which matches meaning across wordings and languages. Each is
+scaled to [0, 1] over the passages (min-max) and they are mixed with LEXICAL_WEIGHT, chosen by
+cross-validation (docs/quality.md).
 
-Its coverage is the share of the question's required weight (the IDF of each concept) that the
-passage holds, and its evidence that weight itself: together, the confidence that the passage
-answers this question rather than merely sharing a common word with it.
+A passage's coverage is the share of the question's weight (the IDF of each concept the corpus
+knows) that the passage holds. The question's subject share is the share of its ideas that are
+on the corpus's subject at all: ideas the corpus knows, against words of the language that it
+never uses ("pizza", "abonnement"). Slips, slang, numbers and names the corpus lacks count for
+neither.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from bot.query import Concept, Query
 
 # How much a pair of neighbouring concepts counts, against one concept alone.
 PAIR_WEIGHT = 0.5
+# The share of the lexical view in the fused score (the semantic view has the rest)…
+LEXICAL_WEIGHT = 0.5
+# …and how much the document's own match adds ("the question of M. Dubois" names one).
+DOCUMENT_WEIGHT = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +40,25 @@ class Hit:
     passage: Passage
     score: float
     coverage: float
-    evidence: float
+    similarity: float
     matched_terms: frozenset[str]
 
 
-def concept_weight(index: SearchIndex, concept: Concept) -> float:
-    """How much an idea weighs: the IDF of its most specific known term. An idea that the
-    corpus never mentions weighs as much as the rarest word, since nothing can answer it."""
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The best passages, best first, and the fused score of every passage (which excerpts
+    read to choose a neighbouring sentence)."""
+
+    hits: list[Hit]
+    scores: np.ndarray
+    subject_share: float
+
+
+def concept_weight(index: SearchIndex, concept: Concept) -> float | None:
+    """How much an idea weighs: the IDF of its most specific known term; None for an idea
+    the corpus never mentions (a slip, a name it lacks), which nothing can confirm or deny."""
     known = [idf for t in concept.terms if (idf := index.idf(t)) is not None]
-    return max(known) if known else index.unseen_idf
+    return max(known) if known else None
 
 
 def merge(rows: list[Row], reduce: np.ufunc) -> Row:
@@ -63,10 +82,40 @@ def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> Row:
     return merge([index.term_row(term) for term in terms], np.add)
 
 
-def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
-    """The best passages for a question, best first; empty when nothing matches at all."""
-    if not query.concepts:
-        return []
+def search(index: SearchIndex, query: Query, query_vector: np.ndarray | None = None,
+           limit: int = 10) -> Ranking:
+    """The best passages for a question, best first; no hits when nothing matches at all."""
+    lexical = lexical_scores(index, query)
+    scores = scaled(lexical)
+    documents = scaled(document_scores(index, query))[index.passage_documents]
+    if query_vector is not None and index.embeddings is not None:
+        similarity = index.embeddings @ query_vector
+        if query.concepts:
+            scores = LEXICAL_WEIGHT * scores + (1 - LEXICAL_WEIGHT) * scaled(similarity)
+        else:
+            scores = scaled(similarity)
+    else:
+        similarity = np.zeros(len(index.passages))
+    scores = scores + DOCUMENT_WEIGHT * documents
+    ranked = top(scores, limit)
+    ideas = [([frozenset(a) for a in c.alternatives], concept_weight(index, c) if c.required
+              else None) for c in query.concepts]
+    required_weight = sum(weight for _, weight in ideas if weight is not None)
+    known = sum(weight is not None for _, weight in ideas)
+    unknown_words = sum(c.required and c.in_dictionary and weight is None
+                        for c, (_, weight) in zip(query.concepts, ideas, strict=True))
+    subject_share = known / (known + unknown_words) if known else 0.0
+    # Which ranked passages hold each term of the question: one search per term.
+    holding = [(term, holds(index.term_row(term)[0], ranked).tolist())
+               for term in {t for concept in query.concepts for t in concept.terms}]
+    hits = [_hit(index.passages[i], float(scores[i]), float(similarity[i]),
+                 {term for term, held in holding if held[n]}, ideas, required_weight)
+            for n, i in enumerate(ranked.tolist())]
+    return Ranking(hits, scores, subject_share)
+
+
+def lexical_scores(index: SearchIndex, query: Query) -> np.ndarray:
+    """BM25 of every passage: each concept by its best alternative, plus proximity."""
     size = len(index.passages)
     scores = np.zeros(size)
     for concept in query.concepts:
@@ -75,17 +124,25 @@ def search(index: SearchIndex, query: Query, limit: int = 10) -> list[Hit]:
         scores[passages] += best
     if (proximity := _proximity(index, query.concepts, size)) is not None:
         scores += PAIR_WEIGHT * proximity
-    # Each concept's alternatives as sets, and its weight if it is required (None if not).
-    ideas = [([frozenset(a) for a in c.alternatives], concept_weight(index, c) if c.required
-              else None) for c in query.concepts]
-    required_weight = sum(weight for _, weight in ideas if weight is not None)
-    ranked = top(scores, limit)
-    # Which ranked passages hold each term of the question: one search per term.
-    holding = [(term, holds(index.term_row(term)[0], ranked).tolist())
-               for term in {t for concept in query.concepts for t in concept.terms}]
-    return [_hit(index.passages[i], float(scores[i]),
-                 {term for term, held in holding if held[n]}, ideas, required_weight)
-            for n, i in enumerate(ranked.tolist())]
+    return scores
+
+
+def document_scores(index: SearchIndex, query: Query) -> np.ndarray:
+    """BM25 of every document, each concept by its best term."""
+    scores = np.zeros(len(index.documents))
+    for concept in query.concepts:
+        documents, best = merge([index.document_terms.row(t) for t in concept.terms],
+                                np.maximum)
+        scores[documents] += best
+    return scores
+
+
+def scaled(scores: np.ndarray) -> np.ndarray:
+    """Scores mapped to [0, 1] by their minimum and maximum (all 0 when they are equal)."""
+    if not len(scores):
+        return scores
+    low, high = float(scores.min()), float(scores.max())
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
 
 
 def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -96,7 +153,7 @@ def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return passages[at] == wanted
 
 
-def _hit(passage: Passage, score: float, held: set[str],
+def _hit(passage: Passage, score: float, similarity: float, held: set[str],
          ideas: list[tuple[list[frozenset[str]], float | None]], required_weight: float) -> Hit:
     """A ranked passage with what it holds of the question (`held`: the question's terms
     that it holds): the terms of each alternative it holds whole, and the weight of the
@@ -113,7 +170,7 @@ def _hit(passage: Passage, score: float, held: set[str],
             covered += weight if found else 0.0
     return Hit(passage=passage, score=score,
                coverage=covered / required_weight if required_weight else 0.0,
-               evidence=covered, matched_terms=frozenset(matched))
+               similarity=similarity, matched_terms=frozenset(matched))
 
 
 def top(scores: np.ndarray, limit: int) -> np.ndarray:

@@ -18,7 +18,7 @@ def test_the_seed_documents_are_clean_and_carry_their_metadata():
     assert len(loaded.documents) == 5
     for document in loaded.documents:
         text = body(document)
-        for leftover in ("Page mise à jour", "](#)", "<sup>", "Données clés", "- page "):
+        for leftover in ("Page mise à jour", "](#)", "<sup>", "- page "):
             assert leftover not in text, (document.doc_id, leftover)
         assert "partager" not in [line.strip().lower() for line in text.split("\n")]
         assert document.meta.institution in ("Assemblée nationale", "Sénat")
@@ -27,7 +27,7 @@ def test_the_seed_documents_are_clean_and_carry_their_metadata():
     assert khalife.meta.status == "answered"
     assert khalife.meta.answered == date(2025, 4, 17)
     assert [s.heading for s in khalife.sections] == [
-        "Texte de la question", "Réponse du Ministère de l'intérieur"]
+        None, "Texte de la question", "Réponse du Ministère de l'intérieur"]
     # No address is invented where no source gives one.
     assert read_document(CORPUS / "an-16-qe-15289-peytavie.md").meta.url is None
 
@@ -48,7 +48,8 @@ def test_a_markdown_file_without_metadata_takes_its_first_heading_as_title(tmp_p
     assert body(document) == "Portez plainte en ligne."
 
 
-def test_web_page_leftovers_are_stripped_and_key_facts_become_metadata(tmp_path: Path):
+def test_web_page_leftovers_are_stripped_and_key_facts_stay_quotable_and_become_metadata(
+        tmp_path: Path):
     path = tmp_path / "page.md"
     path.write_text(
         "# Une question\n\n[Mme Jeanne Martin](#) interroge le 1<sup>er</sup> ministre.\n\n"
@@ -57,7 +58,9 @@ def test_web_page_leftovers_are_stripped_and_key_facts_become_metadata(tmp_path:
         "utf-8",
     )
     document = read_document(path)
-    assert body(document) == "Mme Jeanne Martin interroge le 1er ministre."
+    assert body(document) == ("Mme Jeanne Martin interroge le 1er ministre.\n"
+                              "Auteur : Mme Jeanne Martin\n"
+                              "Question publiée au JO le : 3 mars 2024, page 12")
     assert document.meta.author == "Mme Jeanne Martin"
     assert document.meta.published == date(2024, 3, 3)
     assert document.meta.journal_page == "12"

@@ -2,10 +2,12 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answer import AnswerBuilder
 from bot.index import (
+    FORMAT_VERSION,
     INDEX_FILE,
     EmptyCorpusError,
     IndexUnavailable,
@@ -32,11 +34,24 @@ def test_saved_index_loads_back_and_answers_the_same(corpus_dir: Path, tmp_path:
     assert first_excerpt(loaded, question) == first_excerpt(built, question)
 
 
-def test_the_saved_index_is_json_not_pickle(corpus_dir: Path, tmp_path: Path):
-    save_index(build_index(corpus_dir), tmp_path)
+def test_the_saved_index_is_json_and_npy_never_pickle(corpus_dir: Path, tmp_path: Path):
+    built = build_index(corpus_dir)
+    save_index(built, tmp_path)
     data = json.loads((tmp_path / INDEX_FILE).read_text("utf-8"))
-    assert data["format_version"] == 1
+    assert data["format_version"] == FORMAT_VERSION
     assert len(data["passages"]) == len(data["passage_terms"])
+    if built.embeddings is not None:  # the model's package is installed on this platform
+        vectors = np.load(tmp_path / data["embeddings_file"], allow_pickle=False)
+        assert vectors.shape[0] == len(data["passages"])
+        assert data["embedding_model"] == built.embedding_model
+
+
+def test_without_the_embedding_model_the_bot_answers_on_bm25_alone(corpus_dir: Path):
+    index = build_index(corpus_dir, embeddings=False)
+    assert index.embeddings is None
+    builder = AnswerBuilder(index)
+    assert builder.embedder is None
+    assert "formulaire en ligne" in builder.answer("comment porter plainte ?").excerpts[0].text
 
 
 def test_a_stale_index_is_rebuilt_when_the_corpus_changes(corpus_dir: Path, tmp_path: Path):

@@ -1,7 +1,5 @@
-import itertools
-
 from bot.corpus import read_document
-from bot.passages import MAX_PASSAGE_CHARS, split_passages, split_sentences
+from bot.passages import split_passages, split_sentences
 
 from .conftest import CORPUS
 
@@ -26,30 +24,31 @@ def test_web_addresses_and_numbers_do_not_end_sentences():
     ]
 
 
-def test_passages_overlap_by_one_sentence_and_cover_every_sentence():
+def test_every_sentence_of_the_corpus_is_a_passage_in_order():
     for path in sorted(CORPUS.glob("*.md")):
         document = read_document(path)
-        passages = split_passages(document)
-        assert passages[0].sentences[0].startswith(document.meta.institution or "")
-        seen = set()
-        for before, after in itertools.pairwise(passages):
-            if before.section == after.section:
-                assert after.first_sentence == before.first_sentence + len(before.sentences) - 1
-                assert after.sentences[0] == before.sentences[-1]
-            else:  # a new section starts fresh: no sentence crosses a heading
-                assert after.first_sentence == before.first_sentence + len(before.sentences)
-        for passage in passages:
-            assert passage.doc_id == path.name
-            assert len(passage.text) <= MAX_PASSAGE_CHARS or len(passage.sentences) == 1
-            seen.update(range(passage.first_sentence,
-                              passage.first_sentence + len(passage.sentences)))
-        assert seen == set(range(max(seen) + 1))
+        passages = split_passages(document, first_position=7)
+        sentences = [s for section in document.sections for paragraph in section.paragraphs
+                     for s in split_sentences(paragraph)]
+        assert [p.text for p in passages] == sentences
+        assert [p.position for p in passages] == list(range(7, 7 + len(sentences)))
+        assert all(p.doc_id == path.name for p in passages)
 
 
-def test_the_first_passage_carries_the_key_facts():
-    document = read_document(CORPUS / "an-16-qe-15289-peytavie.md")
-    facts = split_passages(document)[0].sentences[0]
-    assert "Question écrite n° 15289" in facts
-    assert "M. Sébastien Peytavie" in facts
-    assert "20 février 2024" in facts
-    assert "Question retirée le 11 juin 2024 (Fin de mandat)" in facts
+def test_neighbours_stop_at_a_heading():
+    document = read_document(CORPUS / "senat-qseq241000739-khalife.md")
+    passages = split_passages(document)
+    transmitted = "Transmise au Ministère de l'intérieur"
+    last_of_question = next(p for p in passages if p.text == transmitted)
+    first_of_answer = passages[last_of_question.sentence + 1]
+    assert first_of_answer.section == "Réponse du Ministère de l'intérieur"
+    assert not last_of_question.is_beside(first_of_answer)
+    assert passages[1].is_beside(passages[2])
+
+
+def test_the_documents_own_status_lines_are_passages():
+    texts = {p.text for path in CORPUS.glob("*.md") for p in split_passages(read_document(path))}
+    assert "En attente de réponse du Ministère de la santé et de l'accès aux soins." in texts
+    assert "Réponse du Ministère de l'intérieur publiée le 17/04/2025" in texts
+    assert "Cause : Fin de mandat" in texts
+    assert "Question retirée le : 11 juin 2024 (Fin de mandat)" in texts

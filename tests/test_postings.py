@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bot.analysis import default_analyzer
-from bot.index import LuceneBM25, SearchIndex
+from bot.index import LuceneBM25, SearchIndex, context_texts
 from bot.postings import Postings
 from bot.search import top
 
@@ -59,7 +59,9 @@ def test_a_pair_is_found_where_its_terms_stand_side_by_side_in_that_order(index:
     first, second = default_analyzer().terms("tiers payant")
     passages, scores = index.pair_row(first, second)
     assert len(passages) > 0 and (scores > 0).all()
-    assert all(re.search(r"tiers[ -]payant", index.passages[p].text.lower()) for p in passages)
+    # Passages are indexed with their context: the sentences beside them and the title.
+    texts = context_texts(index.passages, index.documents)
+    assert all(re.search(r"tiers[ -]payant", texts[p].lower()) for p in passages)
     assert len(index.pair_row(second, first)[0]) == 0
 
 

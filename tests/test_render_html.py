@@ -4,11 +4,13 @@ import re
 from datetime import date
 
 from bot.answer import Answer, Excerpt, Link, Source, find_links
+from bot.corpus import DocumentMeta
 from bot.excerpts import Quote
 from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_html, render_more_html
 
-SOURCE = Source("doc.md", "Titre", "Sénat", "Question écrite", "Réponse", date(2024, 10, 3),
-                "https://www.senat.fr/q.html")
+SOURCE = Source("doc.md", DocumentMeta(title="Titre", institution="Sénat",
+                                       reference="Question écrite", published=date(2024, 10, 3),
+                                       url="https://www.senat.fr/q.html"), "Réponse")
 
 
 def excerpt(text: str, highlights=()) -> Excerpt:

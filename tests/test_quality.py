@@ -1,0 +1,63 @@
+"""The dev questions through the answer core: every quote verbatim, and a quality floor.
+
+The floor sits a little under what the engine reaches (docs/quality.md), so that a change
+that makes answers worse cannot land unseen.
+"""
+
+import json
+import re
+
+import pytest
+
+from bot.answer import Answer, AnswerBuilder
+from bot.excerpts import ELLIPSIS
+
+from .conftest import CORPUS, REPO
+
+DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
+FLOOR = {"hit@1": 0.62, "hit@3": 0.80, "out_of_scope_declined": 8}
+
+
+def squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def dev_answers(builder: AnswerBuilder) -> list[tuple[dict, Answer]]:
+    if not DEV.exists():
+        pytest.skip(f"no dev questions at {DEV}")
+    items = [json.loads(line) for line in DEV.read_text("utf-8").splitlines() if line.strip()]
+    return [(item, builder.answer(item["q"].replace("\n", " "))) for item in items]
+
+
+def test_every_quote_of_every_dev_answer_is_verbatim_from_its_corpus_file(dev_answers):
+    files = {path.name: squeeze(path.read_text("utf-8")) for path in CORPUS.iterdir()}
+    for item, answer in dev_answers:
+        for excerpt in answer.excerpts:
+            source = files[excerpt.source.doc_id]
+            for piece in excerpt.text.split(ELLIPSIS):
+                assert squeeze(piece) in source, (item["id"], piece)
+
+
+def test_answers_stay_above_the_quality_floor(dev_answers):
+    ranks = []
+    declined = 0
+    for item, answer in dev_answers:
+        if item["kind"] == "out-of-scope":
+            declined += not answer.answered
+            continue
+        musts = [normalised(m) for m in item["must"]]
+        ranks.append(next((k for k, e in enumerate(answer.excerpts, 1)
+                           if any(m in normalised(e.text) for m in musts)), None))
+    hit1 = sum(r == 1 for r in ranks) / len(ranks)
+    hit3 = sum(r is not None and r <= 3 for r in ranks) / len(ranks)
+    assert hit1 >= FLOOR["hit@1"], hit1
+    assert hit3 >= FLOOR["hit@3"], hit3
+    assert declined >= FLOOR["out_of_scope_declined"], declined
+
+
+def normalised(text: str) -> str:
+    """As the scorer compares: no case, accents, punctuation or spacing differences."""
+    from unidecode import unidecode
+
+    return " ".join(re.sub(r"[^\w]+", " ", unidecode(text).lower()).split())
