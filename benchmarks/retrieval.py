@@ -103,7 +103,9 @@ def latencies(engines: list[Callable[[str], object]], questions: list[str]) -> l
 def measure(size: int, questions: list[str]) -> list[Measure]:
     analyzer = default_analyzer()
     documents = synthetic.documents(size)
-    passages = [p for d in documents for p in split_passages(d)]
+    passages: list = []
+    for document in documents:
+        passages.extend(split_passages(document, first_position=len(passages)))
     terms = [analyzer.terms(p.text) for p in passages]
     index, project_build, project_memory = timed_build(
         lambda: build_project(documents, passages, terms))
