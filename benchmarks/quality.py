@@ -88,9 +88,7 @@ def outcomes(builder: AnswerBuilder, items: list[dict]) -> list[Outcome]:
     for item in items:
         question = item["q"].replace("\n", " ")
         answer = builder.answer(question)
-        query = builder.parser.parse(question)
-        vector = builder.embedder.embed_queries([question])[0] if builder.embedder else None
-        share = bot.search.search(builder.index, query, vector).subject_share
+        share = bot.search.subject_share(builder.index, builder.parser.parse(question))
         musts = [norm(m) for m in item["must"]]
         rank = next((k for k, e in enumerate(answer.excerpts, 1)
                      if any(m in norm(e.text) for m in musts)), None)

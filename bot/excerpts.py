@@ -40,10 +40,9 @@ def quote_hit(hit: Hit, index: SearchIndex, scores: np.ndarray,
     passage = hit.passage
     text, shown = passage.text, [passage.position]
     room = MAX_EXCERPT_CHARS - len(text) - 1
-    neighbours = index.neighbours(passage)
     if room < 0:
         text = _cut_around_matches(text, hit.matched_terms, index.term_idf, analyzer)
-    elif neighbours and room >= MIN_NEIGHBOUR_CHARS:
+    elif room >= MIN_NEIGHBOUR_CHARS and (neighbours := index.neighbours(passage)):
         other = max(neighbours, key=lambda n: (scores[n.position], n.position))
         shown.append(other.position)
         if other.position > passage.position:

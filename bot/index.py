@@ -39,7 +39,7 @@ from bot.analysis import (
 )
 from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
 from bot.embeddings import Embedder, default_embedder
-from bot.passages import Passage, split_passages
+from bot.passages import Passage, neighbours, split_passages
 from bot.postings import EMPTY_ROW, Postings, Row
 from bot.suggestions import CATALOGUE_FILE, CatalogueQuestion, read_catalogue
 
@@ -172,9 +172,7 @@ class SearchIndex:
 
     def neighbours(self, passage: Passage) -> list[Passage]:
         """The sentences just before and after a passage in its section."""
-        around = (self.passages[i] for i in (passage.position - 1, passage.position + 1)
-                  if 0 <= i < len(self.passages))
-        return [other for other in around if other.is_beside(passage)]
+        return neighbours(self.passages, passage.position)
 
     @classmethod
     def from_json(cls, data: dict, embeddings: np.ndarray | None = None) -> SearchIndex:
@@ -266,8 +264,7 @@ def context_texts(passages: list[Passage], documents: dict[str, DocumentMeta]) -
     section's heading, and its document's title, author and reference."""
     texts = []
     for i, passage in enumerate(passages):
-        around = [passages[j].text for j in (i - 1, i + 1)
-                  if 0 <= j < len(passages) and passages[j].is_beside(passage)]
+        around = [other.text for other in neighbours(passages, i)]
         meta = documents[passage.doc_id]
         about = (passage.section, meta.title, meta.author, meta.author_detail, meta.reference)
         texts.append(" ".join([passage.text, *around, *(part for part in about if part)]))

@@ -41,6 +41,13 @@ class Passage:
                 and abs(self.sentence - other.sentence) == 1)
 
 
+def neighbours(passages: list[Passage], position: int) -> list[Passage]:
+    """The sentences just before and after `passages[position]` in its section."""
+    passage = passages[position]
+    around = (passages[i] for i in (position - 1, position + 1) if 0 <= i < len(passages))
+    return [other for other in around if other.is_beside(passage)]
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split French prose at sentence ends, not after abbreviations or initials."""
     sentences: list[str] = []

@@ -174,20 +174,23 @@ class QueryParser:
         """The word's stem; for a word the corpus does not know, the stem of the closest
         corpus word within one edit (two for words of eight letters or more) that starts with
         the same letter, as typing slips rarely hit the first one."""
-        stem = self.analyzer.stem(folded)
-        if (stem in self._known or len(folded) < MIN_CORRECTED_LENGTH or not folded.isalpha()
-                or folded in dictionary("fr")):
-            return stem
+        if not self._may_be_a_slip(folded):
+            return self.analyzer.stem(folded)
         closest = self._closest(folded)
-        return self._surface[closest] if closest else stem
+        return self._surface[closest] if closest else self.analyzer.stem(folded)
+
+    def _may_be_a_slip(self, folded: str) -> bool:
+        """Whether a word could be a typing slip of a corpus word: long enough, letters only,
+        unknown to the corpus, and not a word of the French dictionary."""
+        return (len(folded) >= MIN_CORRECTED_LENGTH and folded.isalpha()
+                and self.analyzer.stem(folded) not in self._known
+                and folded not in dictionary("fr"))
 
     def _spell(self, folded: str, stopwords: frozenset[str]) -> str:
         """A French word as the corpus or the lexicon spells it, if it is a slip of one. A
         word of the French dictionary is a word, not a slip, even where the corpus lacks it."""
         if (folded in self._surface or folded in stopwords or folded in self._lexicon_words
-                or len(folded) < MIN_CORRECTED_LENGTH or not folded.isalpha()
-                or self.analyzer.stem(folded) in self._known
-                or folded in dictionary("fr")):
+                or not self._may_be_a_slip(folded)):
             return folded
         return self._closest(folded) or folded
 

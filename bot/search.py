@@ -8,8 +8,7 @@ passage's sentence embeddings, which matches meaning across wordings and languag
 scaled to [0, 1] over the passages (min-max) and they are mixed with LEXICAL_WEIGHT, chosen by
 cross-validation (docs/quality.md).
 
-A passage's coverage is the share of the question's weight (the IDF of each concept the corpus
-knows) that the passage holds. The question's subject share is the share of its ideas that are
+The question's subject share is the share of its ideas that are
 on the corpus's subject at all: ideas the corpus knows, against words of the language that it
 never uses ("pizza", "abonnement"). Slips, slang, numbers and names the corpus lacks count for
 neither.
@@ -39,8 +38,6 @@ DOCUMENT_WEIGHT = 0.2
 class Hit:
     passage: Passage
     score: float
-    coverage: float
-    similarity: float
     matched_terms: frozenset[str]
 
 
@@ -89,29 +86,27 @@ def search(index: SearchIndex, query: Query, query_vector: np.ndarray | None = N
     scores = scaled(lexical)
     documents = scaled(document_scores(index, query))[index.passage_documents]
     if query_vector is not None and index.embeddings is not None:
-        similarity = index.embeddings @ query_vector
-        if query.concepts:
-            scores = LEXICAL_WEIGHT * scores + (1 - LEXICAL_WEIGHT) * scaled(similarity)
-        else:
-            scores = scaled(similarity)
-    else:
-        similarity = np.zeros(len(index.passages))
+        similarity = scaled(index.embeddings @ query_vector)
+        scores = LEXICAL_WEIGHT * scores + (1 - LEXICAL_WEIGHT) * similarity
     scores = scores + DOCUMENT_WEIGHT * documents
     ranked = top(scores, limit)
-    ideas = [([frozenset(a) for a in c.alternatives], concept_weight(index, c) if c.required
-              else None) for c in query.concepts]
-    required_weight = sum(weight for _, weight in ideas if weight is not None)
-    known = sum(weight is not None for _, weight in ideas)
-    unknown_words = sum(c.required and c.in_dictionary and weight is None
-                        for c, (_, weight) in zip(query.concepts, ideas, strict=True))
-    subject_share = known / (known + unknown_words) if known else 0.0
+    alternatives = [[frozenset(a) for a in c.alternatives] for c in query.concepts]
     # Which ranked passages hold each term of the question: one search per term.
     holding = [(term, holds(index.term_row(term)[0], ranked).tolist())
                for term in {t for concept in query.concepts for t in concept.terms}]
-    hits = [_hit(index.passages[i], float(scores[i]), float(similarity[i]),
-                 {term for term, held in holding if held[n]}, ideas, required_weight)
+    hits = [Hit(index.passages[i], float(scores[i]),
+                matched_terms({term for term, held in holding if held[n]}, alternatives))
             for n, i in enumerate(ranked.tolist())]
-    return Ranking(hits, scores, subject_share)
+    return Ranking(hits, scores, subject_share(index, query))
+
+
+def subject_share(index: SearchIndex, query: Query) -> float:
+    """The share of the question's required ideas that the corpus knows, against those that
+    are words of the language it never uses; 0 when it knows none."""
+    required = [c for c in query.concepts if c.required]
+    known = sum(concept_weight(index, c) is not None for c in required)
+    unknown_words = sum(c.in_dictionary and concept_weight(index, c) is None for c in required)
+    return known / (known + unknown_words) if known else 0.0
 
 
 def lexical_scores(index: SearchIndex, query: Query) -> np.ndarray:
@@ -153,24 +148,11 @@ def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return passages[at] == wanted
 
 
-def _hit(passage: Passage, score: float, similarity: float, held: set[str],
-         ideas: list[tuple[list[frozenset[str]], float | None]], required_weight: float) -> Hit:
-    """A ranked passage with what it holds of the question (`held`: the question's terms
-    that it holds): the terms of each alternative it holds whole, and the weight of the
-    required concepts it covers."""
-    covered = 0.0
-    matched: set[str] = set()
-    for alternatives, weight in ideas:
-        found = False
-        for alternative in alternatives:
-            if alternative <= held:
-                matched |= alternative
-                found = True
-        if weight is not None:
-            covered += weight if found else 0.0
-    return Hit(passage=passage, score=score,
-               coverage=covered / required_weight if required_weight else 0.0,
-               similarity=similarity, matched_terms=frozenset(matched))
+def matched_terms(held: set[str], alternatives: list[list[frozenset[str]]]) -> frozenset[str]:
+    """The terms of each of the question's alternatives that a passage holds whole (`held`:
+    the question's terms it holds): what is highlighted in its excerpt."""
+    return frozenset(term for concept in alternatives for alternative in concept
+                     if alternative <= held for term in alternative)
 
 
 def top(scores: np.ndarray, limit: int) -> np.ndarray:

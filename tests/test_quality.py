@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from unidecode import unidecode
 
 from bot.answer import Answer, AnswerBuilder
 from bot.excerpts import ELLIPSIS
@@ -58,6 +59,4 @@ def test_answers_stay_above_the_quality_floor(dev_answers):
 
 def normalised(text: str) -> str:
     """As the scorer compares: no case, accents, punctuation or spacing differences."""
-    from unidecode import unidecode
-
     return " ".join(re.sub(r"[^\w]+", " ", unidecode(text).lower()).split())
