@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.analysis import URL
 from bot.corpus import DocumentMeta
@@ -16,7 +16,7 @@ from bot.embeddings import Embedder, default_embedder
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
 from bot.privacy import contains_social_security_number
-from bot.query import Lang, QueryParser
+from bot.query import Lang, QueryParser, dictionary
 from bot.search import Hit, Ranking, search
 from bot.suggestions import Catalogue
 
@@ -129,6 +129,13 @@ class AnswerBuilder:
         embedder = embedder or default_embedder()
         self.embedder = embedder if embedder and embedder.name == index.embedding_model else None
         self.catalogue = Catalogue(index.questions, self.embedder)
+
+    def warm_up(self) -> None:
+        """Load now what the first questions would otherwise wait for: the word lists of
+        both languages and the catalogue's embeddings (together one to two seconds)."""
+        for lang in get_args(Lang):
+            dictionary(lang)
+        self.catalogue.warm_up()
 
     def answer(self, question: str) -> Answer:
         warning = contains_social_security_number(question)

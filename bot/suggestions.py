@@ -61,8 +61,8 @@ class Catalogue:
                  embedder: Embedder | None = None) -> None:
         self.questions = questions
         self._embedder = embedder if questions else None
-        # Each question's French then English wording, embedded when first needed (rows i and
-        # n + i): most answers need no suggestion.
+        # Each question's French then English wording (rows i and n + i), embedded by
+        # warm_up() or when first needed.
         self._vectors: np.ndarray | None = None
         self._terms = [set(default_analyzer().terms(f"{q.fr} {q.en}")) for q in questions]
         self._positions = {q.text(lang): n for n, q in enumerate(questions)
@@ -86,14 +86,23 @@ class Catalogue:
         """Where a question, in either language, stands in the catalogue; None if absent."""
         return self._positions.get(text)
 
+    def warm_up(self) -> None:
+        """Embed the catalogue now (about a second), not on the first declined question."""
+        if self._embedder is not None:
+            self._embedded(self._embedder)
+
+    def _embedded(self, embedder: Embedder) -> np.ndarray:
+        if self._vectors is None:
+            self._vectors = embedder.embed_queries(
+                [q.fr for q in self.questions] + [q.en for q in self.questions])
+        return self._vectors
+
     def _scores(self, question: str) -> list[float]:
         """How close each catalogue question is to `question`: the cosine similarity of the
         nearer of its two wordings, or else the share of the question's terms it holds."""
         if self._embedder is not None:
-            if self._vectors is None:
-                self._vectors = self._embedder.embed_queries(
-                    [q.fr for q in self.questions] + [q.en for q in self.questions])
-            similarities = self._vectors @ self._embedder.embed_queries([question])[0]
+            vectors = self._embedded(self._embedder)
+            similarities = vectors @ self._embedder.embed_queries([question])[0]
             n = len(self.questions)
             return np.maximum(similarities[:n], similarities[n:]).tolist()
         terms = set(default_analyzer().terms(question))

@@ -121,9 +121,9 @@ class BotState:
             raise RuntimeError("no index is being served yet")
         return self.builder
 
-    def serve(self, index: SearchIndex) -> None:
+    def serve(self, builder: AnswerBuilder) -> None:
         """Swap in a new index: one assignment, so a question sees the old or the new."""
-        self.builder = AnswerBuilder(index)
+        self.builder = builder
 
     def is_admin(self, update: Update) -> bool:
         user = update.effective_user
@@ -412,12 +412,19 @@ async def rebuild(state: BotState, lang: Lang) -> str:
         except (IndexUnavailable, OSError) as error:
             log.error("index rebuild failed: %s", error)
             return message("reindex_failed", lang, error=error)
-        state.serve(index)
+        state.serve(await asyncio.to_thread(ready_answers, index))
     text = message("reindex_done", lang, documents=len(index.documents),
                    passages=len(index.passages), seconds=time.perf_counter() - started)
     if index.skipped:
         text += "\n" + message("reindex_skipped", lang) + "\n" + "\n".join(index.skipped)
     return text
+
+
+def ready_answers(index: SearchIndex) -> AnswerBuilder:
+    """An AnswerBuilder for the index, warmed up so that no user waits for its loading."""
+    builder = AnswerBuilder(index)
+    builder.warm_up()
+    return builder
 
 
 def _build_and_save(settings: Settings) -> SearchIndex:
@@ -503,7 +510,7 @@ async def post_init(application: Application) -> None:
     state: BotState = application.bot_data["state"]
     index = await asyncio.to_thread(
         load_or_build_index, state.settings.corpus_dir, state.settings.index_dir)
-    state.serve(index)
+    state.serve(await asyncio.to_thread(ready_answers, index))
     log.info("serving %d documents, %d passages", len(index.documents), len(index.passages))
     bot = application.bot
     for lang, commands in CITIZEN_COMMANDS.items():

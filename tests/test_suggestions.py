@@ -98,7 +98,18 @@ def test_with_a_model_the_nearest_questions_are_the_closest_in_meaning() -> None
     assert catalogue.nearest("user question", "fr") == ("C ?", "B ?", "A ?")
     assert catalogue.nearest("user question", "en", limit=2) == ("C?", "B?")
     catalogue_embedded = [call for call in embedder.calls if "A ?" in call]
-    assert len(catalogue_embedded) == 1  # once, when the catalogue was made
+    assert len(catalogue_embedded) == 1  # once, when first needed
+
+
+def test_a_warmed_up_catalogue_embeds_only_the_question_asked() -> None:
+    """The Telegram bot warms the catalogue up before serving: the first declined question
+    must not wait for the whole catalogue to be embedded."""
+    embedder = FixedEmbedder({"user question": (1.0, 0.0), "A ?": (0.0, 1.0), "A?": (0.0, 1.0)})
+    catalogue = Catalogue((CatalogueQuestion("A ?", "A?"),), embedder)
+    catalogue.warm_up()
+    embedder.calls.clear()
+    catalogue.nearest("user question", "fr")
+    assert embedder.calls == [["user question"]]
 
 
 def test_examples_are_the_first_questions_in_the_language_asked() -> None:

@@ -1,0 +1,62 @@
+"""Answer latency on the real corpus: what one question costs the answer core, end to end.
+
+    .venv/bin/python -m benchmarks.answers [QUESTIONS.jsonl] [--rounds 2]
+
+The corpus in `corpus/` is indexed (with sentence embeddings when the model loads, and once
+more without them), the AnswerBuilder is warmed up as the Telegram bot warms it before serving,
+and each question of the file is answered `rounds` times, each answer timed alone. Printed:
+p50, p90, p99 and the maximum, and the time to build the index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from benchmarks.report import machine, percentile_ms
+from bot.answer import AnswerBuilder
+from bot.index import build_index
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+WARM_UP_QUESTIONS = 5
+
+
+def timed_answers(builder: AnswerBuilder, questions: list[str], rounds: int) -> list[float]:
+    """Seconds spent on each answer, every question `rounds` times, after a warm-up."""
+    builder.warm_up()
+    for text in questions[:WARM_UP_QUESTIONS]:
+        builder.answer(text)
+    spent = []
+    for _ in range(rounds):
+        for text in questions:
+            started = time.perf_counter()
+            builder.answer(text)
+            spent.append(time.perf_counter() - started)
+    return spent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("questions", nargs="?", default="../shared/eval/dev.jsonl")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    lines = Path(args.questions).read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["q"] for line in lines if line.strip()]
+    print(machine())
+    for embeddings in (True, False):
+        started = time.perf_counter()
+        index = build_index(CORPUS, embeddings=embeddings)
+        built = time.perf_counter() - started
+        spent = timed_answers(AnswerBuilder(index), questions, args.rounds)
+        label = index.embedding_model if embeddings else "BM25 alone"
+        print(f"{label}: {len(spent)} answers, p50 {percentile_ms(spent, 50):.1f} ms, "
+              f"p90 {percentile_ms(spent, 90):.1f} ms, p99 {percentile_ms(spent, 99):.1f} ms, "
+              f"max {max(spent) * 1000:.1f} ms; index built in {built:.1f} s "
+              f"({len(index.passages)} passages)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
