@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.report import machine, percentile_ms
 from bot.answer import AnswerBuilder
-from bot.index import build_index
+from bot.indexer import build_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 WARM_UP_QUESTIONS = 5

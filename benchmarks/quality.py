@@ -28,7 +28,7 @@ import bot.answer
 import bot.search
 from bot.answer import AnswerBuilder
 from bot.embeddings import default_embedder
-from bot.index import build_index
+from bot.indexer import build_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 LEXICAL_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 1.0)

@@ -28,7 +28,8 @@ import numpy as np
 from benchmarks import synthetic
 from benchmarks.report import machine, markdown_table, percentile_ms
 from bot.analysis import default_analyzer
-from bot.index import SearchIndex, surface_forms
+from bot.index import SearchIndex
+from bot.indexer import surface_forms
 from bot.passages import split_passages
 from bot.query import QueryParser
 from bot.search import search

@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.report import machine, markdown_table, percentile_ms
-from bot.index import build_index, save_index
+from bot.index_store import save_index
+from bot.indexer import build_index
 from tests.botapi_stub import BotAPIStub
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, get_args
+from typing import Literal
 
 from bot.analysis import URL
 from bot.corpus import DocumentMeta
 from bot.embeddings import Embedder, default_embedder
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
+from bot.lang import LANGS, Lang
 from bot.privacy import contains_social_security_number
-from bot.query import Lang, QueryParser, dictionary
+from bot.query import QueryParser, dictionary
 from bot.search import Hit, Ranking, search
 from bot.suggestions import Catalogue
 
@@ -133,7 +134,7 @@ class AnswerBuilder:
     def warm_up(self) -> None:
         """Load now what the first questions would otherwise wait for: the word lists of
         both languages and the catalogue's embeddings (together one to two seconds)."""
-        for lang in get_args(Lang):
+        for lang in LANGS:
             dictionary(lang)
         self.catalogue.warm_up()
 

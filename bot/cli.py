@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings, SettingsError, load_settings
-from bot.index import IndexUnavailable, build_index, load_or_build_index, save_index
+from bot.index import INDEX_FILE, IndexUnavailable
+from bot.index_store import load_or_build_index, rebuild_index
 from bot.messages import message
 from bot.render import answer_to_json, render_excerpts_text, render_text
 
@@ -60,11 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _index(settings: Settings) -> int:
     started = time.perf_counter()
-    index = build_index(settings.corpus_dir)
-    path = save_index(index, settings.index_dir)
+    index = rebuild_index(settings.corpus_dir, settings.index_dir)
     print(f"{len(index.documents)} documents, {len(index.passages)} passages, "
           f"{index.vocabulary_size} terms, built in {time.perf_counter() - started:.2f} s "
-          f"-> {path}")
+          f"-> {settings.index_dir / INDEX_FILE}")
     for problem in index.skipped:
         print(f"skipped {problem}")
     return 0

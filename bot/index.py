@@ -1,49 +1,22 @@
-"""Passages -> a BM25 index and sentence embeddings, saved in the index folder and loaded back.
+"""Passages -> the search index: BM25 postings of every term and term pair, the BM25 of whole
+documents, and the passages' sentence embeddings, with the JSON form it is saved in.
 
-A passage is indexed with its context: the sentences beside it, its section's heading and its
-document's title and author, so that "the question of M. Dubois" reaches every sentence of it.
-Its embedding is computed from its title and its own words.
-
-The saved index records a format version and a fingerprint of the corpus, of the analysis and
-of the embedding model; at start-up it is used only when they still match, and rebuilt
-otherwise. It is JSON plus one `.npy` array (loaded without pickle: loading a pickle runs code).
+The index is built by bot/indexer.py and saved and loaded by bot/index_store.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-import logging
 import math
-import os
-import tempfile
-import time
-from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO
 
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from bot.analysis import (
-    Analyzer,
-    compound_parts,
-    default_analyzer,
-    fold,
-    load_word_list,
-    written_words,
-)
-from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
-from bot.embeddings import Embedder, default_embedder
-from bot.passages import Passage, neighbours, split_passages
+from bot.corpus import DocumentMeta
+from bot.passages import Passage, neighbours
 from bot.postings import EMPTY_ROW, Postings, Row
-from bot.suggestions import CATALOGUE_FILE, CatalogueQuestion, read_catalogue
-
-log = logging.getLogger(__name__)
+from bot.suggestions import CatalogueQuestion
 
 FORMAT_VERSION = 2
 # Bump when the analysis changes what terms a text gives, so saved indexes are rebuilt.
@@ -196,171 +169,3 @@ def pair_codes(numbers: list[int], vocabulary_size: int) -> list[int]:
     """Neighbouring terms, given by their numbers, as one integer each: what proximity is
     scored on. (Strings for millions of pairs would hold most of the index's memory.)"""
     return [a * vocabulary_size + b for a, b in itertools.pairwise(numbers)]
-
-
-def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> str:
-    """Fingerprint of what an index is derived from: the corpus files, the analysis and the
-    embedding model."""
-    model = embedder.name if embedder is not None else NO_EMBEDDINGS
-    digest = hashlib.sha256(f"{FORMAT_VERSION}/{ANALYSIS_VERSION}/{model}".encode())
-    digest.update(" ".join(sorted(load_word_list("stopwords_fr.txt"))).encode())
-    digest.update(corpus_fingerprint(corpus_dir).encode())
-    if (catalogue := corpus_dir / CATALOGUE_FILE).is_file():
-        digest.update(catalogue.read_bytes())
-    return digest.hexdigest()
-
-
-def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
-                embedder: Embedder | None = None, *, embeddings: bool = True) -> SearchIndex:
-    """Read the corpus and index its passages. Unreadable files are skipped with a warning.
-    Without an `embedder`, the default model is used if it loads; `embeddings=False` builds
-    a BM25-only index."""
-    analyzer = analyzer or default_analyzer()
-    embedder = (embedder or default_embedder()) if embeddings else None
-    started = time.perf_counter()
-    fingerprint = source_fingerprint(corpus_dir, embedder)
-    loaded = load_corpus(corpus_dir)
-    for error in loaded.errors:
-        log.warning("corpus file skipped: %s", error)
-    if not loaded.documents:
-        raise EmptyCorpusError(
-            f"no readable document in {corpus_dir}"
-            + (f" ({len(loaded.errors)} file(s) skipped)" if loaded.errors else "")
-        )
-    passages: list[Passage] = []
-    for doc in loaded.documents:
-        passages.extend(split_passages(doc, first_position=len(passages)))
-    documents = {doc.doc_id: doc.meta for doc in loaded.documents}
-    index = SearchIndex(
-        documents=documents,
-        passages=passages,
-        passage_terms=[analyzer.terms(text) for text in context_texts(passages, documents)],
-        surface_forms=surface_forms(loaded.documents, analyzer),
-        fingerprint=fingerprint,
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        skipped=[str(e) for e in loaded.errors],
-        questions=_catalogue(corpus_dir),
-    )
-    if embedder is not None:
-        index.embeddings = embedder.embed_passages(
-            [embedding_text(p, documents[p.doc_id]) for p in passages])
-        index.embedding_model = embedder.name
-    index.build_seconds = time.perf_counter() - started
-    return index
-
-
-def _catalogue(corpus_dir: Path) -> tuple[CatalogueQuestion, ...]:
-    """The suggestion catalogue kept with the corpus; a broken one is skipped with a warning,
-    like a broken document."""
-    try:
-        return read_catalogue(corpus_dir / CATALOGUE_FILE)
-    except (ValueError, OSError) as error:
-        log.warning("question catalogue skipped: %s", error)
-        return ()
-
-
-def context_texts(passages: list[Passage], documents: dict[str, DocumentMeta]) -> list[str]:
-    """What each passage is indexed under: its sentence, the sentences beside it, its
-    section's heading, and its document's title, author and reference."""
-    texts = []
-    for i, passage in enumerate(passages):
-        around = [other.text for other in neighbours(passages, i)]
-        meta = documents[passage.doc_id]
-        about = (passage.section, meta.title, meta.author, meta.author_detail, meta.reference)
-        texts.append(" ".join([passage.text, *around, *(part for part in about if part)]))
-    return texts
-
-
-def embedding_text(passage: Passage, meta: DocumentMeta) -> str:
-    """What a passage's embedding is computed from: its document's title, then its words."""
-    return f"{meta.title}. {passage.text}"
-
-
-def surface_forms(documents: Sequence[Document], analyzer: Analyzer) -> dict[str, str]:
-    """Every folded word of the corpus (parts of compounds included) -> its stem, most
-    frequent first: the vocabulary that misspelled words are matched against."""
-    counts: Counter[str] = Counter()
-    for doc in documents:
-        for section in doc.sections:
-            for paragraph in section.paragraphs:
-                counts.update(part for written in written_words(paragraph)
-                              for part in compound_parts(fold(written))
-                              if not analyzer.is_stopword(part))
-    return {form: analyzer.stem(form) for form, _ in counts.most_common()}
-
-
-def save_index(index: SearchIndex, index_dir: Path) -> Path:
-    """Write the index atomically: a reader sees the old files or the new ones, never half.
-    The embeddings go first, under a name of their own that index.json refers to."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    data = index.to_json()
-    if index.embeddings is not None:
-        name = f"embeddings-{index.fingerprint[:16]}.npy"
-        _write_atomically(index_dir, name, lambda handle: np.save(
-            handle, index.embeddings.astype(np.float32), allow_pickle=False), binary=True)
-        data["embeddings_file"] = name
-    target = _write_atomically(index_dir, INDEX_FILE, lambda handle: json.dump(
-        data, handle, ensure_ascii=False))
-    for stale in index_dir.glob("embeddings-*.npy"):
-        if stale.name != data.get("embeddings_file"):
-            stale.unlink(missing_ok=True)
-    return target
-
-
-def _write_atomically(folder: Path, name: str, write: Callable[[IO], object],
-                      binary: bool = False) -> Path:
-    target = folder / name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".index-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as h:
-            write(h)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def load_index(index_dir: Path) -> SearchIndex:
-    """Read a saved index, or raise IndexUnavailable if it is missing or unreadable."""
-    path = index_dir / INDEX_FILE
-    if not path.exists():
-        raise IndexUnavailable(f"no saved index at {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format_version") != FORMAT_VERSION:
-            raise IndexUnavailable(f"saved index has format {data.get('format_version')!r}")
-        embeddings = None
-        if name := data.get("embeddings_file"):
-            embeddings = np.load(index_dir / Path(name).name, allow_pickle=False)
-        index = SearchIndex.from_json(data, embeddings)
-    except IndexUnavailable:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError,
-            ZeroDivisionError) as error:
-        problem = type(error).__name__
-        raise IndexUnavailable(f"saved index at {path} is corrupt ({problem})") from error
-    if len(index.passages) != len(index.passage_terms) or not index.passages:
-        raise IndexUnavailable(f"saved index at {path} is corrupt (passages and terms disagree)")
-    if index.embeddings is not None and index.embeddings.shape[0] != len(index.passages):
-        raise IndexUnavailable(f"saved index at {path} is corrupt (embeddings and passages "
-                               "disagree)")
-    return index
-
-
-def load_or_build_index(corpus_dir: Path, index_dir: Path) -> SearchIndex:
-    """The saved index when it is current; otherwise a fresh one, saved for next time."""
-    try:
-        index = load_index(index_dir)
-    except IndexUnavailable as error:
-        log.info("building the index: %s", error)
-    else:
-        if index.fingerprint == source_fingerprint(corpus_dir, default_embedder()):
-            return index
-        log.info("building the index: the corpus or the analysis changed")
-    index = build_index(corpus_dir)
-    try:
-        save_index(index, index_dir)
-    except OSError as error:
-        log.warning("could not save the index in %s: %s", index_dir, error)
-    return index

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.corpus import format_french_date
-from bot.query import Lang
+from bot.lang import Lang
 
 ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
                   "September", "October", "November", "December")

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
 
 import Stemmer
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -24,8 +23,7 @@ from rapidfuzz.distance import Levenshtein
 from spellchecker import SpellChecker
 
 from bot.analysis import Analyzer, Word, default_analyzer, fold, load_word_list, split_words
-
-Lang = Literal["fr", "en"]
+from bot.lang import Lang
 
 KEYS_CACHED = 50_000
 # Shorter words are not corrected: at one edit, "mail" or "mois" would become "mai" or "mis".

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.answer import MAX_QUESTION_CHARS, Answer, Excerpt, Source
+from bot.lang import Lang
 from bot.messages import format_date, message
-from bot.query import Lang
 
 
 def source_line(source: Source, lang: Lang) -> str:

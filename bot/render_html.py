@@ -11,8 +11,8 @@ import html
 from collections.abc import Sequence
 
 from bot.answer import Answer, Excerpt
+from bot.lang import Lang
 from bot.messages import message
-from bot.query import Lang
 from bot.render import reply_notices, source_line
 
 TELEGRAM_MAX_CHARS = 4096

@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.analysis import default_analyzer
 from bot.embeddings import Embedder
-from bot.query import Lang
+from bot.lang import Lang
 
 CATALOGUE_FILE = "questions.toml"
 

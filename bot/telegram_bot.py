@@ -46,11 +46,12 @@ from telegram.ext import (
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
 from bot.corpus import CORPUS_SUFFIXES, CorpusFileError, read_document
-from bot.index import IndexUnavailable, SearchIndex, build_index, load_or_build_index, save_index
+from bot.index import IndexUnavailable, SearchIndex
+from bot.index_store import load_or_build_index, rebuild_index
+from bot.lang import Lang
 from bot.logs import configure_logging
 from bot.messages import format_date, message
 from bot.privacy import redact
-from bot.query import Lang
 from bot.render_html import render_html, render_more_html
 from bot.suggestions import Catalogue
 
@@ -408,7 +409,8 @@ async def rebuild(state: BotState, lang: Lang) -> str:
     async with state.rebuild_lock:
         started = time.perf_counter()
         try:
-            index = await asyncio.to_thread(_build_and_save, state.settings)
+            index = await asyncio.to_thread(
+                rebuild_index, state.settings.corpus_dir, state.settings.index_dir)
         except (IndexUnavailable, OSError) as error:
             log.error("index rebuild failed: %s", error)
             return message("reindex_failed", lang, error=error)
@@ -425,12 +427,6 @@ def ready_answers(index: SearchIndex) -> AnswerBuilder:
     builder = AnswerBuilder(index)
     builder.warm_up()
     return builder
-
-
-def _build_and_save(settings: Settings) -> SearchIndex:
-    index = build_index(settings.corpus_dir)
-    save_index(index, settings.index_dir)
-    return index
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,8 @@ import pytest
 import pytest_asyncio
 
 from bot.answer import AnswerBuilder
-from bot.index import SearchIndex, build_index
+from bot.index import SearchIndex
+from bot.indexer import build_index
 from tests.botapi_stub import BotAPIStub
 
 REPO = Path(__file__).resolve().parent.parent

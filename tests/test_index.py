@@ -6,17 +6,9 @@ import numpy as np
 import pytest
 
 from bot.answer import AnswerBuilder
-from bot.index import (
-    FORMAT_VERSION,
-    INDEX_FILE,
-    EmptyCorpusError,
-    IndexUnavailable,
-    LuceneBM25,
-    build_index,
-    load_index,
-    load_or_build_index,
-    save_index,
-)
+from bot.index import FORMAT_VERSION, INDEX_FILE, EmptyCorpusError, IndexUnavailable, LuceneBM25
+from bot.index_store import load_index, load_or_build_index, save_index
+from bot.indexer import build_index
 
 
 def first_excerpt(index, question: str) -> str:

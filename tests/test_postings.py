@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from bot.analysis import default_analyzer
-from bot.index import LuceneBM25, SearchIndex, context_texts
+from bot.index import LuceneBM25, SearchIndex
+from bot.indexer import context_texts
 from bot.postings import Postings
 from bot.search import top
 

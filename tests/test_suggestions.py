@@ -11,7 +11,7 @@ import pytest
 
 from bot.answer import AnswerBuilder
 from bot.corpus import corpus_files
-from bot.query import Lang
+from bot.lang import Lang
 from bot.suggestions import CATALOGUE_FILE, Catalogue, CatalogueQuestion, read_catalogue
 from bot.telegram_bot import suggested_question
 from tests.conftest import CORPUS

@@ -1,0 +1,130 @@
+"""Corpus folder -> SearchIndex: documents read, split into passages, analysed, embedded.
+
+A passage is indexed with its context: the sentences beside it, its section's heading and its
+document's title and author, so that "the question of M. Dubois" reaches every sentence of it.
+Its embedding is computed from its title and its own words. The fingerprint of what an index
+is derived from (corpus, analysis, embedding model) tells a saved index that is out of date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.analysis import (
+    Analyzer,
+    compound_parts,
+    default_analyzer,
+    fold,
+    load_word_list,
+    written_words,
+)
+from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
+from bot.embeddings import Embedder, default_embedder
+from bot.index import (
+    ANALYSIS_VERSION,
+    FORMAT_VERSION,
+    NO_EMBEDDINGS,
+    EmptyCorpusError,
+    SearchIndex,
+)
+from bot.passages import Passage, neighbours, split_passages
+from bot.suggestions import CATALOGUE_FILE, CatalogueQuestion, read_catalogue
+
+log = logging.getLogger(__name__)
+
+
+def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> str:
+    """Fingerprint of what an index is derived from: the corpus files, the analysis and the
+    embedding model."""
+    model = embedder.name if embedder is not None else NO_EMBEDDINGS
+    digest = hashlib.sha256(f"{FORMAT_VERSION}/{ANALYSIS_VERSION}/{model}".encode())
+    digest.update(" ".join(sorted(load_word_list("stopwords_fr.txt"))).encode())
+    digest.update(corpus_fingerprint(corpus_dir).encode())
+    if (catalogue := corpus_dir / CATALOGUE_FILE).is_file():
+        digest.update(catalogue.read_bytes())
+    return digest.hexdigest()
+
+
+def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
+                embedder: Embedder | None = None, *, embeddings: bool = True) -> SearchIndex:
+    """Read the corpus and index its passages. Unreadable files are skipped with a warning.
+    Without an `embedder`, the default model is used if it loads; `embeddings=False` builds
+    a BM25-only index."""
+    analyzer = analyzer or default_analyzer()
+    embedder = (embedder or default_embedder()) if embeddings else None
+    started = time.perf_counter()
+    fingerprint = source_fingerprint(corpus_dir, embedder)
+    loaded = load_corpus(corpus_dir)
+    for error in loaded.errors:
+        log.warning("corpus file skipped: %s", error)
+    if not loaded.documents:
+        raise EmptyCorpusError(
+            f"no readable document in {corpus_dir}"
+            + (f" ({len(loaded.errors)} file(s) skipped)" if loaded.errors else "")
+        )
+    passages: list[Passage] = []
+    for doc in loaded.documents:
+        passages.extend(split_passages(doc, first_position=len(passages)))
+    documents = {doc.doc_id: doc.meta for doc in loaded.documents}
+    index = SearchIndex(
+        documents=documents,
+        passages=passages,
+        passage_terms=[analyzer.terms(text) for text in context_texts(passages, documents)],
+        surface_forms=surface_forms(loaded.documents, analyzer),
+        fingerprint=fingerprint,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        skipped=[str(e) for e in loaded.errors],
+        questions=_catalogue(corpus_dir),
+    )
+    if embedder is not None:
+        index.embeddings = embedder.embed_passages(
+            [embedding_text(p, documents[p.doc_id]) for p in passages])
+        index.embedding_model = embedder.name
+    index.build_seconds = time.perf_counter() - started
+    return index
+
+
+def _catalogue(corpus_dir: Path) -> tuple[CatalogueQuestion, ...]:
+    """The suggestion catalogue kept with the corpus; a broken one is skipped with a warning,
+    like a broken document."""
+    try:
+        return read_catalogue(corpus_dir / CATALOGUE_FILE)
+    except (ValueError, OSError) as error:
+        log.warning("question catalogue skipped: %s", error)
+        return ()
+
+
+def context_texts(passages: list[Passage], documents: dict[str, DocumentMeta]) -> list[str]:
+    """What each passage is indexed under: its sentence, the sentences beside it, its
+    section's heading, and its document's title, author and reference."""
+    texts = []
+    for i, passage in enumerate(passages):
+        around = [other.text for other in neighbours(passages, i)]
+        meta = documents[passage.doc_id]
+        about = (passage.section, meta.title, meta.author, meta.author_detail, meta.reference)
+        texts.append(" ".join([passage.text, *around, *(part for part in about if part)]))
+    return texts
+
+
+def embedding_text(passage: Passage, meta: DocumentMeta) -> str:
+    """What a passage's embedding is computed from: its document's title, then its words."""
+    return f"{meta.title}. {passage.text}"
+
+
+def surface_forms(documents: Sequence[Document], analyzer: Analyzer) -> dict[str, str]:
+    """Every folded word of the corpus (parts of compounds included) -> its stem, most
+    frequent first: the vocabulary that misspelled words are matched against."""
+    counts: Counter[str] = Counter()
+    for doc in documents:
+        for section in doc.sections:
+            for paragraph in section.paragraphs:
+                counts.update(part for written in written_words(paragraph)
+                              for part in compound_parts(fold(written))
+                              if not analyzer.is_stopword(part))
+    return {form: analyzer.stem(form) for form, _ in counts.most_common()}
