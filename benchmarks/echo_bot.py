@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.config import load_settings
 from bot.logs import configure_logging
-from bot.telegram_bot import application_builder
+from bot.telegram.ptb import application_builder
 
 
 async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,7 +15,8 @@ from importlib import resources
 import numpy as np
 
 from bot.analysis import fold
-from bot.corpus import Document, DocumentMeta, Section
+from bot.corpus import Document, DocumentMeta
+from bot.document_text import Section
 
 SEED = 2024
 VOCABULARY_SIZE = 60_000

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         command = args.command or ("run" if settings.telegram_bot_token else "chat")
         if command == "run":
-            from bot.telegram_bot import run_bot  # the console paths never load telegram
+            from bot.telegram import run_bot  # the console paths never load telegram
 
             return run_bot(settings)
         if command == "index":

@@ -1,17 +1,16 @@
-"""Corpus files -> documents: front matter, cleaned body text, sections.
+"""Corpus files -> documents: front matter, cleaned body text, sections; and the rules for
+adding a file to the corpus.
 
-A corpus file is Markdown or plain text, with or without YAML front matter. The body is kept
-word for word except for the leftovers of the web pages it was copied from (share buttons,
-"Page mise à jour le", empty link markup, <sup> tags). A "Données clés" block stays in the
-text, to be quoted like the rest, and its fields also become metadata.
+A corpus file is Markdown or plain text, with or without YAML front matter; its text is read
+by bot/document_text.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,15 +20,23 @@ import frontmatter
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from bot.document_text import (
+    Section,
+    clean_web_leftovers,
+    read_key_facts,
+    split_sections,
+    take_title,
+)
+
 CORPUS_SUFFIXES = (".md", ".txt")
-MAX_TITLE_CHARS = 120
+MAX_FILE_BYTES = 1_000_000
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 
 Status = Literal["answered", "withdrawn", "awaiting-answer", "unknown"]
-
-FRENCH_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)
+# Why a file is not added to the corpus (the bot says each in its user's language).
+Refusal = Literal["bad_name", "bad_suffix", "too_large", "unreadable"]
+# What adding a file did: "name_taken" when a different file has its name (nothing saved).
+Added = Literal["added", "replaced", "unchanged", "name_taken"]
 
 
 class CorpusFileError(Exception):
@@ -74,14 +81,6 @@ class DocumentMeta(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class Section:
-    """A run of paragraphs under one heading (None before any heading)."""
-
-    heading: str | None
-    paragraphs: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Document:
     """One source document: its file name (the id), its metadata and its sections."""
 
@@ -96,28 +95,6 @@ class CorpusLoad:
 
     documents: tuple[Document, ...]
     errors: tuple[CorpusFileError, ...]
-
-
-def format_french_date(day: date) -> str:
-    """`date(2024, 2, 20)` -> "20 février 2024", as the sources write dates."""
-    return f"{'1er' if day.day == 1 else day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
-
-
-def parse_french_date(text: str) -> date | None:
-    """Read "20 février 2024", "1er juin 2024" or "03/10/2024"; None when it is neither."""
-    text = text.strip().lower()
-    if m := re.search(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b", text):
-        day, month, year = (int(g) for g in m.groups())
-    elif m := re.search(r"\b(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})\b", text):
-        if m.group(2) not in FRENCH_MONTHS:
-            return None
-        day, month, year = int(m.group(1)), FRENCH_MONTHS.index(m.group(2)) + 1, int(m.group(3))
-    else:
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -178,106 +155,64 @@ def read_document(path: Path) -> Document:
     return Document(doc_id=path.name, meta=meta, sections=sections)
 
 
-_LEFTOVER_LINES = re.compile(
-    r"^\s*(?:partager|imprimer|page mise à jour le.*|-\s*page\s+\d+)\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_LINK = re.compile(r"\[([^\]]*)\]\(\s*([^)\s]*)\s*\)")
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+class FileRefused(Exception):
+    """A file that cannot join the corpus: `reason`, and the parser's `detail` if unreadable."""
+
+    def __init__(self, reason: Refusal, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
 
 
-def _link_text(m: re.Match[str]) -> str:
-    """`[Mme X](#)` -> "Mme X"; a link to a real address keeps the address in brackets."""
-    text, target = m.group(1), m.group(2)
-    return text if target in ("", "#") else f"{text} ({target})"
+@dataclass(frozen=True, slots=True)
+class AddedFile:
+    """The corpus file a file became (its name there) and what adding it did."""
+
+    name: str
+    outcome: Added
 
 
-def clean_web_leftovers(text: str) -> str:
-    """Remove what a copied web page adds around the text; keep the words themselves."""
-    text = _LEFTOVER_LINES.sub("", text)
-    text = _LINK.sub(_link_text, text)
-    text = _TAG.sub("", text)
-    return _BOLD.sub(r"\1", text)
+def file_refusal(name: str, size: int | None) -> Refusal | None:
+    """Why a file of that name and size cannot join the corpus, judged before reading it."""
+    if not SAFE_FILE_NAME.fullmatch(name) or ".." in name:
+        return "bad_name"
+    if Path(name).suffix.lower() not in CORPUS_SUFFIXES:
+        return "bad_suffix"
+    if size is not None and size > MAX_FILE_BYTES:
+        return "too_large"
+    return None
 
 
-_KEY_FACTS_HEADING = re.compile(r"^#*\s*(?:Données clés|Date\(s\) clé\(s\))\s*$", re.IGNORECASE)
-_FACT_LINE = re.compile(r"^\s*([^:\n]{2,60}?)\s*:\s*(.*?)\s*$")
+def add_file(corpus_dir: Path, name: str, data: bytes, *, replace: bool = False) -> AddedFile:
+    """Check a file as the corpus would read it, then save it under its (lower-cased) name.
+    A different file of that name is replaced only with `replace`; otherwise nothing is
+    saved and the outcome is "name_taken". Raises FileRefused."""
+    if (refusal := file_refusal(name, len(data))) is not None:
+        raise FileRefused(refusal)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = corpus_dir / name.lower()
+    if target.is_file():
+        if target.read_bytes() == data:
+            return AddedFile(target.name, "unchanged")
+        if not replace:
+            return AddedFile(target.name, "name_taken")
+    with tempfile.TemporaryDirectory(dir=corpus_dir.parent) as folder:
+        candidate = Path(folder) / target.name
+        candidate.write_bytes(data)
+        try:
+            read_document(candidate)
+        except CorpusFileError as error:
+            raise FileRefused("unreadable", error.problem) from error
+        existed = target.is_file()
+        candidate.replace(target)
+    return AddedFile(target.name, "replaced" if existed else "added")
 
 
-def read_key_facts(text: str) -> dict[str, object]:
-    """The metadata held in the text's "Données clés" block.
-
-    The block runs from its heading to the end of the text, as on the Assemblée nationale's
-    pages; a "Texte de la réponse" heading after it ends it early.
-    """
-    lines = text.split("\n")
-    start = next((i for i, line in enumerate(lines) if _KEY_FACTS_HEADING.match(line)), None)
-    if start is None:
-        return {}
-    end = next(
-        (i for i in range(start + 1, len(lines))
-         if lines[i].lstrip().startswith("#") and "réponse" in lines[i].lower()),
-        len(lines),
-    )
-    return dict(_parse_fact_lines(lines[start + 1:end]))
-
-
-def _parse_fact_lines(lines: list[str]) -> Iterator[tuple[str, object]]:
-    for line in lines:
-        m = _FACT_LINE.match(line)
-        if not m or not m.group(2):
-            continue
-        label, value = m.group(1).lower(), m.group(2)
-        if label == "auteur":
-            yield "author", value
-        elif label == "circonscription":
-            yield "author_detail", value
-        elif label == "rubrique":
-            yield "rubric", value
-        elif label == "numéro de la question":
-            yield "reference", f"Question écrite n° {value}"
-        elif label == "ministère interrogé":
-            yield "ministry_asked", value
-        elif label in ("ministère attributaire", "ministère répondant"):
-            yield "ministry_assigned", value
-        elif label.startswith("question publiée") and (day := parse_french_date(value)):
-            yield "published", day
-            if page := re.search(r"page\s+(\d+)", value):
-                yield "journal_page", page.group(1)
-        elif label.startswith("question retirée") and (day := parse_french_date(value)):
-            yield "withdrawn", day
-            yield "status", "withdrawn"
-
-
-_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
-
-
-def split_sections(body: str) -> tuple[Section, ...]:
-    """Markdown headings start sections; blank lines and line breaks separate paragraphs."""
-    sections: list[Section] = []
-    heading: str | None = None
-    paragraphs: list[str] = []
-    for line in body.split("\n"):
-        line = " ".join(line.split())
-        if m := _HEADING.match(line):
-            if paragraphs or heading is not None:
-                sections.append(Section(heading, tuple(paragraphs)))
-            heading, paragraphs = m.group(1), []
-        elif line:
-            paragraphs.append(line)
-    sections.append(Section(heading, tuple(paragraphs)))
-    return tuple(s for s in sections if s.paragraphs or s.heading)
-
-
-def take_title(sections: tuple[Section, ...]) -> tuple[str, tuple[Section, ...]]:
-    """A title for a file without one: its first heading, else its first line, shortened."""
-    first = sections[0]
-    if first.heading and first.paragraphs:
-        return first.heading, (Section(None, first.paragraphs), *sections[1:])
-    if first.heading:
-        return first.heading, sections[1:]
-    line = first.paragraphs[0]
-    if len(line) > MAX_TITLE_CHARS:
-        line = line[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
-    return line, sections
+def free_name(corpus_dir: Path, name: str) -> str:
+    """A corpus file name like `name` that no file has yet: "note.md", "note-2.md", …"""
+    path = Path(name.lower())
+    candidate, number = path.name, 1
+    while (corpus_dir / candidate).exists():
+        number += 1
+        candidate = f"{path.stem}-{number}{path.suffix}"
+    return candidate

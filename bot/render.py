@@ -1,21 +1,39 @@
-"""An Answer -> plain text (console) and the JSON object of the `ask --json` contract."""
+"""An Answer -> plain text (console) and the JSON object of the `ask --json` contract; the
+source lines and the list of sources, which every transport shows alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.answer import MAX_QUESTION_CHARS, Answer, Excerpt, Source
+from bot.corpus import DocumentMeta
 from bot.lang import Lang
 from bot.messages import format_date, message
+
+
+def joined(parts: Iterable[str | None]) -> str:
+    """Pieces of metadata as a source line writes them, the missing ones left out."""
+    return " — ".join(p for p in parts if p)
 
 
 def source_line(source: Source, lang: Lang) -> str:
     """"Sénat — Question écrite … — Réponse du Ministère de l'intérieur — 3 octobre 2024"."""
     meta = source.meta
-    parts = [meta.institution, meta.reference or meta.title, source.section]
-    if source.date:
-        parts.append(format_date(source.date, lang))
-    return " — ".join(p for p in parts if p)
+    day = format_date(source.date, lang) if source.date else None
+    return joined([meta.institution, meta.reference or meta.title, source.section, day])
+
+
+def render_sources(documents: Mapping[str, DocumentMeta], lang: Lang) -> str:
+    """The documents quoted, one paragraph each: where from, by whom, when, title, link."""
+    lines = [message("sources_intro", lang, count=len(documents))]
+    for meta in documents.values():
+        day = format_date(meta.published, lang) if meta.published else None
+        line = f"• {joined([meta.institution, meta.reference, meta.author, day])}\n" \
+               f"  « {meta.title} »"
+        if meta.url:
+            line += f"\n  {meta.url}"
+        lines.append(line)
+    return "\n\n".join(lines)
 
 
 def reply_notices(answer: Answer) -> list[str]:

@@ -3,7 +3,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import CorpusFileError, load_corpus, read_document
+from bot.corpus import (
+    MAX_FILE_BYTES,
+    AddedFile,
+    CorpusFileError,
+    FileRefused,
+    add_file,
+    corpus_files,
+    free_name,
+    load_corpus,
+    read_document,
+)
 
 from .conftest import CORPUS
 
@@ -86,3 +96,49 @@ def test_a_malformed_file_is_reported_by_name_and_skipped(tmp_path: Path, conten
     assert isinstance(error, CorpusFileError)
     assert str(error).startswith("bad.md: ")
     assert problem in str(error)
+
+
+NOTE = b"# Note\n\nLe formulaire de plainte en ligne est ouvert."
+OTHER_NOTE = b"# Note\n\nUne autre version de la note."
+
+
+def test_an_added_file_joins_the_corpus_under_its_lower_cased_name(tmp_path: Path):
+    added = add_file(tmp_path, "Note.md", NOTE)
+    assert added == AddedFile("note.md", "added")
+    assert [d.doc_id for d in load_corpus(tmp_path).documents] == ["note.md"]
+
+
+def test_a_different_file_of_the_same_name_is_not_overwritten_unless_asked(tmp_path: Path):
+    add_file(tmp_path, "note.md", NOTE)
+    assert add_file(tmp_path, "NOTE.md", OTHER_NOTE) == AddedFile("note.md", "name_taken")
+    assert (tmp_path / "note.md").read_bytes() == NOTE
+    assert add_file(tmp_path, "note.md", OTHER_NOTE, replace=True).outcome == "replaced"
+    assert (tmp_path / "note.md").read_bytes() == OTHER_NOTE
+
+
+def test_the_same_file_again_changes_nothing(tmp_path: Path):
+    add_file(tmp_path, "note.md", NOTE)
+    assert add_file(tmp_path, "note.md", NOTE).outcome == "unchanged"
+
+
+def test_keeping_both_files_needs_a_free_name(tmp_path: Path):
+    add_file(tmp_path, "note.md", NOTE)
+    add_file(tmp_path, "note-2.md", OTHER_NOTE)
+    assert free_name(tmp_path, "Note.md") == "note-3.md"
+    assert free_name(tmp_path, "autre.txt") == "autre.txt"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [("../evil.md", NOTE, "bad_name"), ("note.pdf", NOTE, "bad_suffix"),
+     ("big.md", b"a" * (MAX_FILE_BYTES + 1), "too_large"),
+     ("latin1.md", "données".encode("latin-1"), "unreadable")],
+)
+def test_a_refused_file_says_why_and_leaves_the_corpus_as_it_was(
+    tmp_path: Path, name: str, data: bytes, reason: str
+):
+    with pytest.raises(FileRefused) as refused:
+        add_file(tmp_path / "corpus", name, data)
+    assert refused.value.reason == reason
+    assert corpus_files(tmp_path / "corpus") == []
+    assert not (tmp_path / "evil.md").exists()

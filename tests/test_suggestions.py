@@ -13,7 +13,7 @@ from bot.answer import AnswerBuilder
 from bot.corpus import corpus_files
 from bot.lang import Lang
 from bot.suggestions import CATALOGUE_FILE, Catalogue, CatalogueQuestion, read_catalogue
-from bot.telegram_bot import suggested_question
+from bot.telegram.keyboards import suggested_question
 from tests.conftest import CORPUS
 
 QUESTIONS = read_catalogue(CORPUS / CATALOGUE_FILE)

@@ -1,4 +1,4 @@
-"""The real bot (bot.telegram_bot.build_application) end to end, against the local Bot API stub.
+"""The real bot (bot.telegram.build_application) end to end, against the local Bot API stub.
 
 Each test runs the Application with long polling on tests/botapi_stub.py, pushes what a user
 would send, and checks what the user would see: the messages, their buttons, the answers to
@@ -24,7 +24,9 @@ from bot.lang import Lang
 from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.messages import message
 from bot.suggestions import Catalogue
-from bot.telegram_bot import BotState, build_application, file_url
+from bot.telegram import build_application
+from bot.telegram.ptb import file_url
+from bot.telegram.state import BotState
 from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, polling
 from tests.conftest import BOT_TOKEN
 
@@ -77,7 +79,7 @@ async def app(stub: BotAPIStub, corpus_dir: Path, tmp_path: Path) -> AsyncIterat
 
 
 def state(app: Application) -> BotState:
-    return app.bot_data["state"]
+    return app.bot_data
 
 
 async def settle(stub: BotAPIStub, chat_id: int) -> None:
@@ -335,7 +337,7 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
         stub, ADMIN_ID,
         lambda: stub.push_document("../evil.md", "text/markdown", TARTE, user_id=ADMIN_ID),
     )
-    assert bad_name.params["text"].startswith("Document refusé : file name")
+    assert bad_name.params["text"].startswith("Document refusé : le nom du fichier ne doit")
 
     [not_utf8] = await exchange(
         stub, ADMIN_ID,
@@ -344,20 +346,22 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
             user_id=ADMIN_ID, language_code="en",
         ),
     )
-    assert not_utf8.params["text"].startswith("Document refused: not UTF-8")
+    assert not_utf8.params["text"].startswith(
+        "Document refused: the file cannot be read as a corpus document (not UTF-8")
 
     [too_big] = await exchange(
         stub, ADMIN_ID,
         lambda: stub.push_document("big.txt", "text/plain", b"a" * 1_000_001, user_id=ADMIN_ID),
     )
-    assert too_big.params["text"] == "Document refusé : larger than 1000 kB"
+    assert too_big.params["text"] == "Document refusé : le fichier dépasse 1000 ko"
 
     [wrong_type] = await exchange(
         stub, ADMIN_ID,
         lambda: stub.push_document("virus.exe", "application/octet-stream", b"MZ",
                                    user_id=ADMIN_ID),
     )
-    assert wrong_type.params["text"] == "Document refusé : only .md and .txt files are accepted"
+    assert wrong_type.params["text"] == (
+        "Document refusé : seuls les fichiers .md et .txt sont acceptés")
 
     assert sorted(p.name for p in corpus_dir.iterdir()) == before
     assert not (corpus_dir.parent / "evil.md").exists()
@@ -528,11 +532,64 @@ async def test_more_button_and_votes(stub: BotAPIStub, app: Application) -> None
     assert stub.calls_of("answerCallbackQuery", ok=False) == []
 
 
+OTHER_TARTE = "# Recette\n\nLa tarte tatin se cuit à 200 degrés.".encode()
+
+
+async def upload_as_admin(stub: BotAPIStub, name: str, data: bytes) -> ApiCall:
+    [reply] = await exchange(
+        stub, ADMIN_ID,
+        lambda: stub.push_document(name, "text/markdown", data, user_id=ADMIN_ID),
+    )
+    return reply
+
+
+async def choose(stub: BotAPIStub, question: ApiCall, data: str) -> list[ApiCall]:
+    """An admin presses a button of the bot's question."""
+    return await exchange(
+        stub, ADMIN_ID, lambda: stub.push_callback_query(question.result, data, user_id=ADMIN_ID))
+
+
+async def test_a_same_named_upload_replaces_the_file_only_when_the_admin_says_so(
+    stub: BotAPIStub, app: Application, corpus_dir: Path
+) -> None:
+    await upload_as_admin(stub, "tarte.md", TARTE)
+    same = await upload_as_admin(stub, "tarte.md", TARTE)
+    assert same.params["text"] == (
+        "« tarte.md » est déjà dans le corpus, identique : rien n'a changé.")
+
+    asked = await upload_as_admin(stub, "tarte.md", OTHER_TARTE)
+    assert asked.params["text"].startswith("Un autre fichier « tarte.md » est déjà dans le corpus.")
+    assert "« tarte-2.md »" in asked.params["text"]
+    assert [b["text"] for b in buttons(asked)] == ["Remplacer", "Garder les deux", "Annuler"]
+    assert (corpus_dir / "tarte.md").read_bytes() == TARTE  # nothing changed yet
+
+    [cancelled] = await choose(stub, asked, callback_data(asked)[2])
+    assert cancelled.params["text"] == "Envoi annulé : le corpus n'a pas changé."
+    assert "reply_markup" not in stub.calls_of("editMessageReplyMarkup")[-1].params  # chosen
+
+    asked = await upload_as_admin(stub, "tarte.md", OTHER_TARTE)
+    app.chat_data[ADMIN_ID].uploads.clear()  # as after a restart: the file is no longer kept
+    assert await choose(stub, asked, callback_data(asked)[0]) == []
+    assert stub.calls_of("answerCallbackQuery")[-1].params["text"].startswith(
+        "Cet envoi n'est plus en attente")
+
+    asked = await upload_as_admin(stub, "tarte.md", OTHER_TARTE)
+    [replaced] = await choose(stub, asked, callback_data(asked)[0])
+    assert replaced.params["text"].startswith(
+        "« tarte.md » remplacé par la nouvelle version.\nIndex reconstruit : 6")
+    assert (corpus_dir / "tarte.md").read_bytes() == OTHER_TARTE
+
+    asked = await upload_as_admin(stub, "tarte.md", TARTE)
+    [kept] = await choose(stub, asked, callback_data(asked)[1])
+    assert kept.params["text"].startswith("« tarte-2.md » ajouté au corpus.\nIndex reconstruit : 7")
+    assert (corpus_dir / "tarte-2.md").read_bytes() == TARTE
+
+
 async def test_more_button_of_an_answer_the_bot_no_longer_keeps(
     stub: BotAPIStub, app: Application
 ) -> None:
     answer = await ask(stub, BROAD_QUESTION)
-    app.chat_data[USER_ID].clear()
+    app.chat_data[USER_ID].answers.clear()
     before = len(stub.calls_of("answerCallbackQuery", ok=True))
     stub.push_callback_query(answer.result, "more")
     [*_, gone] = await stub.wait_for("answerCallbackQuery", before + 1)

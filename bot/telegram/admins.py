@@ -1,0 +1,153 @@
+"""What admins can do, checked against ADMIN_USER_IDS: rebuild the index (/reindex), add a
+document by sending it, read the statistics (/stats). A failed rebuild keeps the previous
+index serving."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+
+from bot.answer import AnswerBuilder
+from bot.corpus import MAX_FILE_BYTES, AddedFile, FileRefused, add_file, file_refusal, free_name
+from bot.index import IndexUnavailable, SearchIndex
+from bot.index_store import rebuild_index
+from bot.lang import Lang
+from bot.messages import message
+from bot.telegram.citizens import not_text, reply, user_lang
+from bot.telegram.keyboards import UPLOAD_CHOICES, upload_keyboard
+from bot.telegram.state import BotContext, BotState, PendingUpload
+
+log = logging.getLogger(__name__)
+
+TOP_DECLINED_SHOWN = 10
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+
+
+def admin_command(handler: Handler) -> Handler:
+    """Run the handler for admins only; anyone else gets a polite refusal and nothing runs."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if not context.state.is_admin(update):
+            await reply(update, message("admin_only", user_lang(update)))
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def ready_answers(index: SearchIndex) -> AnswerBuilder:
+    """An AnswerBuilder for the index, warmed up so that no user waits for its loading."""
+    builder = AnswerBuilder(index)
+    builder.warm_up()
+    return builder
+
+
+@admin_command
+async def reindex(update: Update, context: BotContext) -> None:
+    lang = user_lang(update)
+    await reply(update, message("reindex_started", lang))
+    await reply(update, await rebuild(context.state, lang))
+
+
+async def rebuild(state: BotState, lang: Lang) -> str:
+    """Rebuild the index off the event loop and swap it in; on failure keep the old one."""
+    async with state.rebuild_lock:
+        started = time.perf_counter()
+        try:
+            index = await asyncio.to_thread(
+                rebuild_index, state.settings.corpus_dir, state.settings.index_dir)
+        except (IndexUnavailable, OSError) as error:
+            log.error("index rebuild failed: %s", error)
+            return message("reindex_failed", lang, error=error)
+        state.serve(await asyncio.to_thread(ready_answers, index))
+    text = message("reindex_done", lang, documents=len(index.documents),
+                   passages=len(index.passages), seconds=time.perf_counter() - started)
+    if index.skipped:
+        text += "\n" + message("reindex_skipped", lang) + "\n" + "\n".join(index.skipped)
+    return text
+
+
+async def upload(update: Update, context: BotContext) -> None:
+    """An admin's .txt or .md document: checked, added to the corpus, indexed. A different
+    file of the same name is replaced only if the admin says so."""
+    if not context.state.is_admin(update):
+        await not_text(update, context)
+        return
+    lang = user_lang(update)
+    assert update.effective_message is not None and update.effective_message.document
+    document = update.effective_message.document
+    name = document.file_name or ""
+    if (refusal := file_refusal(name, document.file_size)) is not None:
+        await reply(update, refused(FileRefused(refusal), lang))
+        return
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    await add(update, context, name, data, replace=False)
+
+
+async def add(update: Update, context: BotContext, name: str, data: bytes,
+              *, replace: bool) -> None:
+    """Add a file to the corpus, then rebuild; ask first if its name is taken."""
+    state, lang = context.state, user_lang(update)
+    adding = functools.partial(add_file, state.settings.corpus_dir, name, data, replace=replace)
+    try:
+        added: AddedFile = await asyncio.to_thread(adding)
+    except FileRefused as refusal:
+        await reply(update, refused(refusal, lang))
+        return
+    if added.outcome == "name_taken" and context.chat is not None:
+        key = context.chat.keep_upload(PendingUpload(name, data))
+        free = free_name(state.settings.corpus_dir, name)
+        await reply(update, message("upload_name_taken", lang, name=added.name, free=free),
+                    reply_markup=upload_keyboard(key, lang))
+        return
+    text = message(f"upload_{added.outcome}", lang, name=added.name)
+    if added.outcome != "unchanged":
+        text += "\n" + await rebuild(state, lang)
+    await reply(update, text)
+
+
+@admin_command
+async def upload_choice(update: Update, context: BotContext) -> None:
+    """The admin's answer to "replace, keep both, or cancel?" for an upload."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, choice, key = query.data.split(":", 2)
+    pending = context.chat.uploads.pop(key, None) if context.chat is not None else None
+    lang = user_lang(update)
+    if pending is None or choice not in UPLOAD_CHOICES:
+        await query.answer(message("upload_gone", lang), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)  # the choice is made: no more buttons
+    if choice == "cancel":
+        await reply(update, message("upload_cancelled", lang))
+        return
+    name = free_name(context.state.settings.corpus_dir, pending.name) if choice == "keep" \
+        else pending.name
+    await add(update, context, name, pending.data, replace=choice == "replace")
+
+
+def refused(refusal: FileRefused, lang: Lang) -> str:
+    reason = message(f"refusal_{refusal.reason}", lang, limit=MAX_FILE_BYTES // 1000,
+                     detail=refusal.detail)
+    return message("upload_refused", lang, reason=reason)
+
+
+@admin_command
+async def stats(update: Update, context: BotContext) -> None:
+    lang = user_lang(update)
+    numbers = context.state.stats
+    text = message("stats", lang, answered=numbers.answered, declined=numbers.declined,
+                   up=numbers.votes["up"], down=numbers.votes["down"])
+    top = numbers.declined_questions.most_common(TOP_DECLINED_SHOWN)
+    if top:
+        text += "\n\n" + message("stats_declined", lang) + "\n" + "\n".join(
+            f"{count}× {question_}" for question_, count in top)
+    await reply(update, text)

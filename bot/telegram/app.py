@@ -1,0 +1,107 @@
+"""The Telegram application: the table of handlers, what runs before the first update
+(post_init), the error handler, and running it by long polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.config import Settings
+from bot.index_store import load_or_build_index
+from bot.lang import LANGS
+from bot.logs import configure_logging
+from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
+from bot.telegram import admins, citizens
+from bot.telegram.citizens import user_lang
+from bot.telegram.ptb import application_builder
+from bot.telegram.state import BotContext, BotState
+
+log = logging.getLogger(__name__)
+
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the error (never the message text) and apologise to the user."""
+    log.error("error while handling an update: %s", type(context.error).__name__,
+              exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(message("error", user_lang(update)))
+        except Exception:  # the apology is best effort: the error is already logged
+            log.warning("could not send the apology")
+
+
+async def post_init(application: Application) -> None:
+    """Serve the index (the saved one if current) and set the menus of commands."""
+    state: BotState = application.bot_data
+    index = await asyncio.to_thread(
+        load_or_build_index, state.settings.corpus_dir, state.settings.index_dir)
+    state.serve(await asyncio.to_thread(admins.ready_answers, index))
+    log.info("serving %d documents, %d passages", len(index.documents), len(index.passages))
+    bot = application.bot
+    for lang in LANGS:
+        await bot.set_my_commands(
+            [BotCommand(c, d) for c, d in command_menu(CITIZEN_COMMANDS, lang)],
+            scope=BotCommandScopeDefault(), language_code=None if lang == "fr" else lang)
+    admin_menu = [BotCommand(c, d)
+                  for c, d in command_menu(CITIZEN_COMMANDS + ADMIN_COMMANDS, "fr")]
+    for admin in state.settings.admin_user_ids:
+        try:
+            await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin))
+        except BadRequest:  # an admin who never started a chat with the bot
+            log.warning("could not set the admin menu for one admin (no chat yet)")
+
+
+def build_application(settings: Settings) -> Application:
+    """The python-telegram-bot Application with every handler, not yet started."""
+    application = application_builder(settings).post_init(post_init).build()
+    application.bot_data.configure(settings)
+    private = filters.ChatType.PRIVATE
+    application.add_handlers([
+        CommandHandler("start", citizens.start),
+        CommandHandler("help", citizens.help_command),
+        CommandHandler("sources", citizens.sources),
+        CommandHandler("privacy", citizens.privacy),
+        CommandHandler("ask", citizens.ask),
+        CommandHandler("reindex", admins.reindex),
+        CommandHandler("stats", admins.stats),
+        MessageHandler(filters.COMMAND, citizens.unknown_command),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, citizens.question),
+        MessageHandler(filters.Document.ALL & private, admins.upload),
+        MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private, citizens.not_text),
+        CallbackQueryHandler(citizens.more, pattern=r"^more$"),
+        CallbackQueryHandler(citizens.vote, pattern=r"^vote:(up|down)$"),
+        CallbackQueryHandler(citizens.ask_suggestion, pattern=r"^ask:"),
+        CallbackQueryHandler(admins.upload_choice, pattern=r"^upload:"),
+    ])
+    application.add_error_handler(on_error)
+    return application
+
+
+def run_bot(settings: Settings) -> int:
+    """Run the bot until interrupted: long polling, or a webhook when WEBHOOK_URL is set."""
+    token = settings.telegram_bot_token
+    configure_logging(settings.log_level, [token.get_secret_value()] if token else [])
+    if token is None:
+        log.error("TELEGRAM_BOT_TOKEN is not set")
+        return 2
+    application = build_application(settings)
+    if settings.webhook_url is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return 0
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlsplit(str(settings.webhook_url)).path.lstrip("/"),
+        webhook_url=str(settings.webhook_url),
+        secret_token=secret or secrets.token_urlsafe(32),
+        allowed_updates=Update.ALL_TYPES,
+    )
+    return 0

@@ -1,0 +1,140 @@
+"""What citizens can do: ask (in a private chat, by naming the bot in a group, with /ask, or
+with a suggestion button), read more excerpts, vote, and read /start, /help, /sources,
+/privacy. Answers come from the same AnswerBuilder as the console, rendered as HTML."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
+
+from bot.lang import Lang, lang_of_client
+from bot.messages import message
+from bot.render import render_sources
+from bot.render_html import render_html, render_more_html
+from bot.telegram.addressing import addressed_text
+from bot.telegram.keyboards import answer_keyboard, suggested_question, suggestion_keyboard
+from bot.telegram.state import BotContext
+
+
+def user_lang(update: Update) -> Lang:
+    """The bot's language for this user's commands: English for English clients, else French."""
+    user = update.effective_user
+    return lang_of_client(user.language_code if user else None)
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
+    message_ = update.effective_message
+    if message_ is None:
+        return None
+    return await message_.reply_text(text, **kwargs)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    await reply_with_examples(update, context, "start")
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    await reply_with_examples(update, context, "help")
+
+
+async def reply_with_examples(update: Update, context: BotContext, key: str) -> None:
+    """A message with buttons asking the catalogue's first questions."""
+    lang = user_lang(update)
+    catalogue = context.state.answers.catalogue
+    await reply(update, message(key, lang),
+                reply_markup=suggestion_keyboard(catalogue.examples(lang), lang, catalogue))
+
+
+async def privacy(update: Update, _context: BotContext) -> None:
+    await reply(update, message("privacy", user_lang(update)))
+
+
+async def sources(update: Update, context: BotContext) -> None:
+    text = render_sources(context.state.answers.index.documents, user_lang(update))
+    await reply(update, text, disable_web_page_preview=True)
+
+
+async def question(update: Update, context: BotContext) -> None:
+    """A text in a private chat, or addressed to the bot in a group, is a question."""
+    if update.effective_message is None:
+        return
+    text = addressed_text(update.effective_message, context.bot.username, context.bot.id)
+    if text is not None:
+        await answer_question(update, context, text)
+
+
+async def ask(update: Update, context: BotContext) -> None:
+    """/ask <question>, for groups, where plain messages are not for the bot."""
+    text = " ".join(context.args or [])
+    if not text.strip():
+        await reply(update, message("ask_usage", user_lang(update)))
+        return
+    await answer_question(update, context, text)
+
+
+async def answer_question(update: Update, context: BotContext, text: str) -> None:
+    # No "typing…" action first: an answer takes some tens of milliseconds, and each action
+    # would spend one of the 30 requests a second Telegram allows (docs/benchmarks.md). The
+    # question's embedding is CPU work: it runs in a worker thread, off the event loop.
+    state = context.state
+    answers = state.answers  # the same index for the answer and its suggestion buttons
+    answer = await asyncio.to_thread(answers.answer, text)
+    state.stats.record(answer)
+    sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
+                       reply_markup=answer_keyboard(answer, answers.catalogue),
+                       disable_web_page_preview=True)
+    if sent is not None and answer.more and context.chat is not None:
+        context.chat.keep_answer(sent.message_id, answer)
+
+
+async def ask_suggestion(update: Update, context: BotContext) -> None:
+    """A suggestion button: its question is answered as if the user had written it."""
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    text = suggested_question(query.data or "", context.state.answers.catalogue)
+    if text is None:
+        await query.answer(message("suggestion_gone", user_lang(update)))
+        return
+    await query.answer()
+    await answer_question(update, context, text)
+
+
+async def more(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    pressed = query.message if isinstance(query.message, Message) else None
+    kept = context.chat.answers if context.chat is not None else {}
+    answer = kept.get(pressed.message_id) if pressed is not None else None
+    if pressed is None or answer is None:
+        await query.answer(message("more_gone", user_lang(update)), show_alert=True)
+        return
+    await query.answer()
+    await pressed.reply_text(render_more_html(answer.more, answer.lang, len(answer.shown) + 1),
+                             parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+
+
+async def vote(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    pressed = query.message
+    reply_id = f"{pressed.chat.id}:{pressed.message_id}" if pressed else "?"
+    counted = context.state.stats.vote(query.from_user.id, reply_id, query.data.split(":")[1])
+    await query.answer(message("feedback_thanks" if counted else "feedback_already",
+                               user_lang(update)))
+
+
+async def not_text(update: Update, _context: BotContext) -> None:
+    """Stickers, photos, voice, documents from non-admins: only text is read."""
+    if update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+        await reply(update, message("not_text", user_lang(update)))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Any other command in a private chat, or addressed to the bot in a group."""
+    message_ = update.effective_message
+    if message_ is None or addressed_text(message_, context.bot.username, context.bot.id) is None:
+        return
+    await reply(update, message("unknown_command", user_lang(update)))

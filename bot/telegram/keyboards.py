@@ -1,0 +1,74 @@
+"""The buttons under the bot's messages, and what a pressed button's data names.
+
+Callback data is limited to 64 bytes, so buttons name things by short keys: "more",
+"vote:up", "ask:<place in the catalogue>:<language>", "upload:<choice>:<key>".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.answer import Answer
+from bot.lang import Lang
+from bot.messages import message
+from bot.suggestions import Catalogue
+
+SUGGESTION_DATA = re.compile(r"ask:(\d{1,4}):(fr|en)")
+UPLOAD_CHOICES = ("replace", "keep", "cancel")
+
+Rows = list[list[InlineKeyboardButton]]
+
+
+def answer_keyboard(answer: Answer, catalogue: Catalogue) -> InlineKeyboardMarkup | None:
+    """Buttons under a reply: an answer's own, then the questions suggested instead."""
+    rows = excerpt_rows(answer) if answer.answered else []
+    rows += suggestion_rows(answer.suggestions, answer.lang, catalogue)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def excerpt_rows(answer: Answer) -> Rows:
+    """An answer's links, "more" if there is more, and 👍/👎."""
+    rows = [[InlineKeyboardButton(message("open_link", answer.lang, host=urlsplit(link.url).netloc),
+                                  url=link.url)] for link in answer.links[:3]]
+    if answer.more:
+        rows.append([InlineKeyboardButton(
+            message("more_button", answer.lang, count=len(answer.more)), callback_data="more")])
+    rows.append([InlineKeyboardButton("👍", callback_data="vote:up"),
+                 InlineKeyboardButton("👎", callback_data="vote:down")])
+    return rows
+
+
+def suggestion_rows(texts: Sequence[str], lang: Lang, catalogue: Catalogue) -> Rows:
+    """One button a question, labelled with it, that asks it when tapped; it names the
+    question by its place in the catalogue, so a text not in the catalogue gets no button."""
+    return [[InlineKeyboardButton(text, callback_data=f"ask:{position}:{lang}")]
+            for text in texts if (position := catalogue.position(text)) is not None]
+
+
+def suggestion_keyboard(texts: Sequence[str], lang: Lang,
+                        catalogue: Catalogue) -> InlineKeyboardMarkup | None:
+    rows = suggestion_rows(texts, lang, catalogue)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def suggested_question(data: str, catalogue: Catalogue) -> str | None:
+    """The catalogue question a suggestion button asks; None if it is not (or no longer) in
+    the catalogue."""
+    match = SUGGESTION_DATA.fullmatch(data)
+    if match is None or int(match[1]) >= len(catalogue):
+        return None
+    lang: Lang = "en" if match[2] == "en" else "fr"
+    return catalogue.questions[int(match[1])].text(lang)
+
+
+def upload_keyboard(key: str, lang: Lang) -> InlineKeyboardMarkup:
+    """Replace the corpus file of the same name, keep both, or cancel."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(message(f"upload_{choice}_button", lang),
+                             callback_data=f"upload:{choice}:{key}")
+        for choice in UPLOAD_CHOICES
+    ]])

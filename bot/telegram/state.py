@@ -1,0 +1,134 @@
+"""What the Telegram bot keeps between updates, typed through python-telegram-bot's
+ContextTypes: the bot's state (settings, the index served, statistics) and each chat's own
+(the answers whose "more" button can still be pressed, uploads awaiting an admin's choice)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from telegram import Update
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+from bot.answer import Answer, AnswerBuilder
+from bot.config import Settings
+from bot.privacy import redact
+
+ANSWERS_KEPT_PER_CHAT = 20
+UPLOADS_KEPT_PER_CHAT = 3
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass
+class Stats:
+    """What admins see in /stats. In memory only: nothing here names a user."""
+
+    answered: int = 0
+    declined: int = 0
+    votes: Counter[str] = field(default_factory=Counter)
+    declined_questions: Counter[str] = field(default_factory=Counter)
+    _voted: set[str] = field(default_factory=set)
+    _salt: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    def record(self, answer: Answer) -> None:
+        if answer.answered:
+            self.answered += 1
+        elif answer.outcome == "not_found":
+            self.declined += 1
+            self.declined_questions[redact(answer.question.strip().lower())[:200]] += 1
+
+    def vote(self, voter: int, reply_id: str, vote: str) -> bool:
+        """Count a vote once per person and reply; the pair is kept only as a salted hash."""
+        key = hashlib.sha256(f"{self._salt}:{voter}:{reply_id}".encode()).hexdigest()
+        if key in self._voted:
+            return False
+        self._voted.add(key)
+        self.votes[vote] += 1
+        return True
+
+
+class BotState:
+    """The bot's shared state (python-telegram-bot's bot_data): its settings, the index being
+    served, statistics. `configure` gives it its settings when the application is built."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self.builder: AnswerBuilder | None = None
+        self.stats = Stats()
+        self.rebuild_lock = asyncio.Lock()
+
+    def configure(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            raise RuntimeError("the application was not built by build_application")
+        return self._settings
+
+    @property
+    def answers(self) -> AnswerBuilder:
+        """What answers questions; post_init serves an index before any update arrives."""
+        if self.builder is None:
+            raise RuntimeError("no index is being served yet")
+        return self.builder
+
+    def serve(self, builder: AnswerBuilder) -> None:
+        """Swap in a new index: one assignment, so a question sees the old or the new."""
+        self.builder = builder
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.settings.admin_user_ids
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpload:
+    """An admin's file whose name another corpus file has, waiting for "replace or keep"."""
+
+    name: str
+    data: bytes
+
+
+class ChatData:
+    """One chat's state (python-telegram-bot's chat_data), each part bounded."""
+
+    def __init__(self) -> None:
+        self.answers: OrderedDict[int, Answer] = OrderedDict()  # by the reply's message id
+        self.uploads: OrderedDict[str, PendingUpload] = OrderedDict()  # by a random key
+
+    def keep_answer(self, message_id: int, answer: Answer) -> None:
+        _keep(self.answers, message_id, answer, ANSWERS_KEPT_PER_CHAT)
+
+    def keep_upload(self, upload: PendingUpload) -> str:
+        """Keep an upload for a later choice; the key names it in the buttons' data."""
+        key = secrets.token_hex(4)
+        _keep(self.uploads, key, upload, UPLOADS_KEPT_PER_CHAT)
+        return key
+
+
+def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+    kept[key] = value
+    while len(kept) > limit:
+        kept.popitem(last=False)
+
+
+class BotContext(CallbackContext[ExtBot[None], dict, ChatData, BotState]):
+    """The context handlers get: `state` for the bot's, `chat` for the chat's (None for
+    updates that belong to no chat)."""
+
+    @property
+    def state(self) -> BotState:
+        return self.bot_data
+
+    @property
+    def chat(self) -> ChatData | None:
+        return self.chat_data
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, chat_data=ChatData, bot_data=BotState)
