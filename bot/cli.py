@@ -7,19 +7,25 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings, SettingsError, load_settings
 from bot.index import INDEX_FILE, IndexUnavailable
 from bot.index_store import load_or_build_index, rebuild_index
+from bot.lang import Lang
 from bot.messages import message
-from bot.render import answer_to_json, render_excerpts_text, render_text
+from bot.render import answer_to_json, render_excerpts_text, render_sources, render_text
 
 log = logging.getLogger("bot")
 
 MORE_WORDS = frozenset({"plus", "more", "encore", "suite"})
 QUIT_WORDS = frozenset({"quit", "exit", "q", "quitter", "sortir"})
+# The console's commands, in the language of the last answer (French before any).
+CONSOLE_COMMANDS: dict[str, Callable[[AnswerBuilder, Lang], str]] = {
+    "/sources": lambda builder, lang: render_sources(builder.index.documents, lang),
+    "/help": lambda _builder, lang: message("help_console", lang),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,10 +90,9 @@ def _ask(builder: AnswerBuilder, question: str, as_json: bool) -> int:
 
 def _chat(builder: AnswerBuilder, announce: bool) -> int:
     if announce:
-        print("No TELEGRAM_BOT_TOKEN is set: starting the console chat instead.\n"
-              "Pas de TELEGRAM_BOT_TOKEN : voici la conversation en console.")
-    print("Posez votre question (Ctrl-D ou « quitter » pour sortir). "
-          "Ask your question (Ctrl-D or \"quit\" to leave).\n")
+        print(message("console_no_token", "fr"), message("console_no_token", "en"), sep="\n")
+    print(message("console_welcome", "fr"), message("console_welcome", "en"), sep="\n",
+          end="\n\n")
     last: Answer | None = None
     while True:
         try:
@@ -97,7 +102,11 @@ def _chat(builder: AnswerBuilder, announce: bool) -> int:
             return 0
         if text.strip().lower() in QUIT_WORDS:
             return 0
-        if text.strip().lower() in MORE_WORDS and last is not None:
+        if (command := text.strip().lower()) in CONSOLE_COMMANDS:
+            lang = last.lang if last is not None else "fr"
+            print(CONSOLE_COMMANDS[command](builder, lang), end="\n\n")
+            continue
+        if command in MORE_WORDS and last is not None:
             more = last.more
             print(render_excerpts_text(more, last.lang, len(last.shown) + 1) if more
                   else message("no_more", last.lang), end="\n\n")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer
+from bot.answer import Answer, AnswerBuilder
 from bot.cli import _chat
+from bot.indexer import build_index
+from bot.messages import message
 
 from .conftest import REPO
 
@@ -98,3 +100,16 @@ def test_in_the_chat_typing_a_suggestions_number_asks_that_question(
     shown = capsys.readouterr().out
     assert "Vous pouvez me demander par exemple :\n1. Comment porter plainte ?\n2. " in shown
     assert "Tapez le numéro d'une question pour la poser." in shown
+
+
+def test_in_the_chat_sources_and_help_are_commands_not_questions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder = AnswerBuilder(build_index(REPO / "corpus", embeddings=False))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/sources\n/help\nquitter\n"))
+    assert _chat(builder, announce=False) == 0
+    shown = capsys.readouterr().out
+    assert "Les documents que je cite (5) :" in shown
+    assert "« Sécurité des données de santé en réponse aux cyberattaques »" in shown
+    assert message("help_console", "fr") in shown
+    assert message("not_found", "fr") not in shown
