@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.botapi_stub import (
+from bot_testing import (
     DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
     BotAPIStub,

@@ -1,6 +1,6 @@
 """The real bot (bot.telegram_bot.build_application) end to end, against the local Bot API stub.
 
-Each test runs the Application with long polling on tests/botapi_stub.py, pushes what a user
+Each test runs the Application with long polling on the bot_testing stand-in, pushes what a user
 would send, and checks what the user would see: the messages, their buttons, the answers to
 button presses, the admins' commands, and what the bot would write to its log.
 """
@@ -27,7 +27,7 @@ from bot.messages import message
 from bot.query import Lang
 from bot.suggestions import Catalogue
 from bot.telegram_bot import BotState, build_application, file_url
-from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, polling
+from bot_testing import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, polling
 from tests.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.asyncio
