@@ -32,7 +32,7 @@ from pathlib import Path
 
 from benchmarks.report import machine, markdown_table, percentile_ms
 from bot.index import build_index, save_index
-from bot_testing import BotAPIStub
+from bot_testing import BotAPIStub, Sender
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -150,7 +150,7 @@ async def burst(name: str, command: list[str], cap: float, fault_rate: float,
             started = time.monotonic()
             for n in range(questions):
                 user = FIRST_USER + n % users
-                stub.push_text(QUESTIONS[n % len(QUESTIONS)], user_id=user)
+                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(user))
                 asked[user].append(time.monotonic())
             await all_replies(stub, questions)
         return tally(stub, name, cap, fault_rate, asked, started)

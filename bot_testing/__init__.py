@@ -14,16 +14,24 @@ Test support, not part of the bot: it needs the ``test`` (or ``bench``) extra fo
 from bot_testing.ptb import polling
 from bot_testing.server import DEFAULT_TOKEN, BotAPIStub
 from bot_testing.wire import ApiCall, ApiError, UploadedFile
-from bot_testing.world import DEFAULT_GROUP_ID, DEFAULT_LANGUAGE, DEFAULT_USER_ID
+from bot_testing.world import (
+    DEFAULT_GROUP_ID,
+    DEFAULT_LANGUAGE,
+    DEFAULT_SENDER,
+    DEFAULT_USER_ID,
+    Sender,
+)
 
 __all__ = [
     "DEFAULT_GROUP_ID",
     "DEFAULT_LANGUAGE",
+    "DEFAULT_SENDER",
     "DEFAULT_TOKEN",
     "DEFAULT_USER_ID",
     "ApiCall",
     "ApiError",
     "BotAPIStub",
+    "Sender",
     "UploadedFile",
     "polling",
 ]

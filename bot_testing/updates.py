@@ -5,18 +5,21 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from bot_testing.wire import JSON, text_content, unix_now
-from bot_testing.world import DEFAULT_GROUP_ID, DEFAULT_LANGUAGE, DEFAULT_USER_ID, World
+from bot_testing.world import DEFAULT_GROUP_ID, DEFAULT_SENDER, Sender, World
 
 
 class UpdateBuilders(World):
-    """The ``push_*`` helpers: each adds an update to the queue and returns what it carries."""
+    """The ``push_*`` helpers: each adds an update to the queue and returns what it carries.
+
+    Each comes from a :class:`~bot_testing.world.Sender`, by default user ``DEFAULT_USER_ID``
+    with a French client; messages go to their private chat unless a group ``chat_id`` is given.
+    """
 
     def push_text(
         self,
         text: str,
         *,
-        user_id: int = DEFAULT_USER_ID,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender = DEFAULT_SENDER,
         chat_id: int | None = None,
         mention_bot: bool = False,
         reply_to: JSON | None = None,
@@ -24,7 +27,7 @@ class UpdateBuilders(World):
         """Send ``text`` to the bot and return the message.
 
         Bot commands ("/start", "/start@bot") and @mentions get their entities. The chat is the
-        user's private chat, or the group ``chat_id``. ``mention_bot`` prefixes the bot's
+        ``sender``'s private chat, or the group ``chat_id``. ``mention_bot`` prefixes the bot's
         @username; ``reply_to`` is a message (e.g. one the bot sent) to reply to.
         """
         if mention_bot:
@@ -32,23 +35,21 @@ class UpdateBuilders(World):
         content = text_content(text)
         if reply_to is not None:
             content["reply_to_message"] = self._current(reply_to)
-        return self._push_message(content, user_id, language_code, chat_id)
+        return self._push_message(content, sender, chat_id)
 
     def push_group_text(
         self,
         text: str,
         *,
         chat_id: int = DEFAULT_GROUP_ID,
-        user_id: int = DEFAULT_USER_ID,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender = DEFAULT_SENDER,
         mention_bot: bool = False,
         reply_to: JSON | None = None,
     ) -> JSON:
         """Send ``text`` to the bot in a group chat; see :meth:`push_text`."""
         return self.push_text(
             text,
-            user_id=user_id,
-            language_code=language_code,
+            sender=sender,
             chat_id=chat_id,
             mention_bot=mention_bot,
             reply_to=reply_to,
@@ -67,8 +68,7 @@ class UpdateBuilders(World):
         self,
         emoji: str = "👍",
         *,
-        user_id: int = DEFAULT_USER_ID,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender = DEFAULT_SENDER,
         chat_id: int | None = None,
     ) -> JSON:
         """Send a (regular, static) sticker to the bot; return the message."""
@@ -81,15 +81,14 @@ class UpdateBuilders(World):
             "is_video": False,
             "emoji": emoji,
         }
-        return self._push_message({"sticker": sticker}, user_id, language_code, chat_id)
+        return self._push_message({"sticker": sticker}, sender, chat_id)
 
     def push_photo(
         self,
         data: bytes = b"\xff\xd8\xff\xe0 stub jpeg \xff\xd9",
         *,
         caption: str | None = None,
-        user_id: int = DEFAULT_USER_ID,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender = DEFAULT_SENDER,
         chat_id: int | None = None,
     ) -> JSON:
         """Send a photo (a single size, 1280x720) to the bot; return the message."""
@@ -97,21 +96,20 @@ class UpdateBuilders(World):
         content: JSON = {"photo": [photo]}
         if caption is not None:
             content["caption"] = caption
-        return self._push_message(content, user_id, language_code, chat_id)
+        return self._push_message(content, sender, chat_id)
 
     def push_voice(
         self,
         data: bytes = b"OggS\x00\x02 stub opus",
         *,
         duration: int = 2,
-        user_id: int = DEFAULT_USER_ID,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender = DEFAULT_SENDER,
         chat_id: int | None = None,
     ) -> JSON:
         """Send a voice note to the bot; return the message."""
         voice = self._add_file(data, "voice", ".oga")
         voice |= {"duration": duration, "mime_type": "audio/ogg"}
-        return self._push_message({"voice": voice}, user_id, language_code, chat_id)
+        return self._push_message({"voice": voice}, sender, chat_id)
 
     def push_document(
         self,
@@ -120,8 +118,7 @@ class UpdateBuilders(World):
         data: bytes,
         *,
         caption: str | None = None,
-        user_id: int = DEFAULT_USER_ID,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender = DEFAULT_SENDER,
         chat_id: int | None = None,
     ) -> JSON:
         """Upload a document to the bot (it can getFile and download it); return the message."""
@@ -130,20 +127,19 @@ class UpdateBuilders(World):
         content: JSON = {"document": document}
         if caption is not None:
             content["caption"] = caption
-        return self._push_message(content, user_id, language_code, chat_id)
+        return self._push_message(content, sender, chat_id)
 
     def push_callback_query(
         self,
         message: JSON,
         data: str,
         *,
-        user_id: int | None = None,
-        language_code: str | None = DEFAULT_LANGUAGE,
+        sender: Sender | None = None,
     ) -> JSON:
         """Press the inline button with callback ``data`` on a bot message; return the query.
 
         ``message`` may be a result of the bot's sendMessage (its current version is used). The
-        user defaults to the private chat's user, or ``DEFAULT_USER_ID`` in groups.
+        ``sender`` defaults to the private chat's user, or the default sender in groups.
         """
         chat = message["chat"]
         current = self._current(message)
@@ -151,11 +147,11 @@ class UpdateBuilders(World):
         offered = [button.get("callback_data") for row in buttons for button in row]
         if data not in offered:
             raise ValueError(f"no button with callback_data {data!r} on the message: {offered}")
-        if user_id is None:
-            user_id = chat["id"] if chat["type"] == "private" else DEFAULT_USER_ID
+        if sender is None:
+            sender = Sender(chat["id"]) if chat["type"] == "private" else DEFAULT_SENDER
         query = {
             "id": str(next(self._callback_ids)),
-            "from": self._user(user_id, language_code),
+            "from": sender.as_user(),
             "message": current,
             "chat_instance": f"{chat['id']}{self.bot_user['id']}",
             "data": data,

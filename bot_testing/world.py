@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 from bot_testing.wire import JSON, ApiError, unix_now
@@ -16,6 +17,29 @@ from bot_testing.wire import JSON, ApiError, unix_now
 DEFAULT_USER_ID = 1001
 DEFAULT_GROUP_ID = -1002
 DEFAULT_LANGUAGE = "fr"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A user who writes to the bot or presses its buttons, with their client's language."""
+
+    user_id: int = DEFAULT_USER_ID
+    language_code: str | None = DEFAULT_LANGUAGE
+
+    def as_user(self) -> JSON:
+        """The Telegram User object, as in an update's ``from``."""
+        user: JSON = {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": f"User{self.user_id}",
+            "username": f"user{self.user_id}",
+        }
+        if self.language_code is not None:
+            user["language_code"] = self.language_code
+        return user
+
+
+DEFAULT_SENDER = Sender()
 
 
 class World:
@@ -57,17 +81,6 @@ class World:
         self._updates.append({"update_id": next(self._update_ids), kind: payload})
         self._notify()
 
-    def _user(self, user_id: int, language_code: str | None) -> JSON:
-        user: JSON = {
-            "id": user_id,
-            "is_bot": False,
-            "first_name": f"User{user_id}",
-            "username": f"user{user_id}",
-        }
-        if language_code is not None:
-            user["language_code"] = language_code
-        return user
-
     def _chat(self, chat_id: Any) -> JSON:
         """A chat known from the updates, or made up for a numeric id (groups are negative)."""
         if chat_id in self._chats:
@@ -77,30 +90,27 @@ class World:
         if chat_id < 0:
             chat = {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
         else:
-            chat = {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
-            chat["username"] = f"user{chat_id}"
+            user = Sender(chat_id).as_user()
+            chat = {"id": chat_id, "type": "private"}
+            chat |= {key: user[key] for key in ("first_name", "username")}
         return self._chats.setdefault(chat_id, chat)
 
-    def _new_message(self, sender: JSON, chat: JSON, content: JSON) -> JSON:
-        """A message with the next id, from ``sender`` in ``chat``, dated now."""
+    def _new_message(self, author: JSON, chat: JSON, content: JSON) -> JSON:
+        """A message with the next id, from ``author`` in ``chat``, dated now."""
         return {
             "message_id": next(self._message_ids),
-            "from": sender,
+            "from": author,
             "chat": chat,
             "date": unix_now(),
             **content,
         }
 
-    def _push_message(
-        self, content: JSON, user_id: int, language_code: str | None, chat_id: int | None
-    ) -> JSON:
+    def _push_message(self, content: JSON, sender: Sender, chat_id: int | None) -> JSON:
+        """A message from ``sender`` in their private chat, or in the group ``chat_id``."""
         if chat_id is not None and chat_id >= 0:
             raise ValueError("a group chat_id must be negative; omit it for the private chat")
-        message = self._new_message(
-            self._user(user_id, language_code),
-            self._chat(user_id if chat_id is None else chat_id),
-            content,
-        )
+        chat = self._chat(sender.user_id if chat_id is None else chat_id)
+        message = self._new_message(sender.as_user(), chat, content)
         self._store(message)
         self._push_update("message", message)
         return message

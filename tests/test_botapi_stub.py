@@ -28,6 +28,7 @@ from bot_testing import (
     DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
     BotAPIStub,
+    Sender,
     UploadedFile,
     polling,
 )
@@ -234,7 +235,7 @@ async def test_commands_group_messages_and_callback_queries(stub: BotAPIStub) ->
     ]
     async with running_app(stub, *handlers) as app:
         stub.push_text("/aide")
-        stub.push_group_text("/aide@stub_test_bot", user_id=7)
+        stub.push_group_text("/aide@stub_test_bot", sender=Sender(7))
         stub.push_group_text("/aide@other_bot")
         [private_help, group_help] = await stub.wait_for("sendMessage", count=2)
         stub.push_group_text("une question", mention_bot=True)
@@ -271,7 +272,7 @@ async def test_other_update_kinds_reach_the_bot_as_ptb_objects(stub: BotAPIStub)
 
     async with running_app(stub, ECHO) as app:
         app.add_handler(TypeHandler(Update, collect), group=-1)  # sees every update
-        message = stub.push_text("avant", language_code="de")
+        message = stub.push_text("avant", sender=Sender(language_code="de"))
         stub.push_edited_text(message, "après")
         stub.push_sticker("🙂")
         stub.push_photo(caption="capture")
