@@ -3,7 +3,7 @@
     python -m benchmarks.telegram_load [--questions 1000] [--users 200] [--save]
 
 The bot runs as `python -m bot run`, in its own process, against the Bot API stand-in of the
-tests (tests/botapi_stub.py) on 127.0.0.1, which runs in this process. A burst of questions
+tests (bot_testing/) on 127.0.0.1, which runs in this process. A burst of questions
 from many users is queued at once; the stand-in timestamps every reply. For each setting the
 same burst goes to benchmarks/echo_bot.py, built with the same python-telegram-bot settings:
 what python-telegram-bot and the stand-in can do at best. Each pair runs with Telegram's
@@ -33,7 +33,7 @@ from pathlib import Path
 from benchmarks.report import machine, markdown_table, percentile_ms
 from bot.index_store import save_index
 from bot.indexer import build_index
-from tests.botapi_stub import BotAPIStub
+from bot_testing import BotAPIStub, Sender
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -151,7 +151,7 @@ async def burst(name: str, command: list[str], cap: float, fault_rate: float,
             started = time.monotonic()
             for n in range(questions):
                 user = FIRST_USER + n % users
-                stub.push_text(QUESTIONS[n % len(QUESTIONS)], user_id=user)
+                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(user))
                 asked[user].append(time.monotonic())
             await all_replies(stub, questions)
         return tally(stub, name, cap, fault_rate, asked, started)

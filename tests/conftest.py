@@ -12,7 +12,7 @@ import pytest_asyncio
 from bot.answer import AnswerBuilder
 from bot.index import SearchIndex
 from bot.indexer import build_index
-from tests.botapi_stub import BotAPIStub
+from bot_testing import BotAPIStub
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

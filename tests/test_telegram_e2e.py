@@ -1,6 +1,6 @@
 """The real bot (bot.telegram.build_application) end to end, against the local Bot API stub.
 
-Each test runs the Application with long polling on tests/botapi_stub.py, pushes what a user
+Each test runs the Application with long polling on the bot_testing stand-in, pushes what a user
 would send, and checks what the user would see: the messages, their buttons, the answers to
 button presses, the admins' commands, and what the bot would write to its log.
 """
@@ -27,7 +27,7 @@ from bot.suggestions import Catalogue
 from bot.telegram import build_application
 from bot.telegram.ptb import file_url
 from bot.telegram.state import BotState
-from tests.botapi_stub import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, polling
+from bot_testing import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, Sender, polling
 from tests.conftest import BOT_TOKEN
 
 pytestmark = pytest.mark.asyncio
@@ -36,6 +36,8 @@ pytestmark = pytest.mark.asyncio
 TOKEN = BOT_TOKEN
 ADMIN_ID = 4242
 USER_ID = DEFAULT_USER_ID
+USER = Sender(USER_ID)
+ADMIN = Sender(ADMIN_ID)
 OTHER_USER = 2002
 BARRIER_USER = 9999
 PRIVACY = message("privacy", "fr")
@@ -90,9 +92,9 @@ async def settle(stub: BotAPIStub, chat_id: int) -> None:
 
     before = len([call for call in sent_to(stub, chat_id) if barrier_reply(call)])
     if chat_id > 0:
-        stub.push_text("/privacy", user_id=chat_id)
+        stub.push_text("/privacy", sender=Sender(chat_id))
     else:
-        stub.push_group_text("/privacy", chat_id=chat_id, user_id=BARRIER_USER)
+        stub.push_group_text("/privacy", chat_id=chat_id, sender=Sender(BARRIER_USER))
     await stub.wait_for("sendMessage", before + 1, predicate=barrier_reply)
 
 
@@ -117,10 +119,9 @@ async def exchange(stub: BotAPIStub, chat_id: int, push: Callable[[], object]) -
     return sent_to(stub, chat_id)[before:-1]  # the last one answers the barrier
 
 
-async def ask(stub: BotAPIStub, text: str, **kwargs: object) -> ApiCall:
+async def ask(stub: BotAPIStub, text: str, sender: Sender = USER) -> ApiCall:
     """Ask a question in the private chat; return the one reply."""
-    user = kwargs.get("user_id", USER_ID)
-    replies = await exchange(stub, user, lambda: stub.push_text(text, **kwargs))
+    replies = await exchange(stub, sender.user_id, lambda: stub.push_text(text, sender=sender))
     assert len(replies) == 1, [call.params.get("text") for call in replies]
     return replies[0]
 
@@ -181,7 +182,7 @@ async def test_french_and_english_questions_get_one_quoted_answer_with_buttons(
     assert file_url(stub.base_url) == stub.base_file_url
 
     french = await ask(stub, "comment porter plainte ?")
-    english = await ask(stub, "How do I file a complaint?", language_code="en")
+    english = await ask(stub, "How do I file a complaint?", Sender(language_code="en"))
 
     for call in (french, english):
         assert_is_answer(call)
@@ -209,7 +210,7 @@ async def test_start_help_sources_unknown_command_and_command_menus(
     assert start.params["text"].startswith("Bonjour !")
     assert "Viamedis" in start.params["text"]
     [start_en] = await exchange(
-        stub, USER_ID, lambda: stub.push_text("/start", language_code="en-GB")
+        stub, USER_ID, lambda: stub.push_text("/start", sender=Sender(language_code="en-GB"))
     )
     assert start_en.params["text"].startswith("Hello!")
 
@@ -257,14 +258,14 @@ async def test_reindex_by_admin_rebuilds_and_by_others_is_refused(
     ]
     assert state(app).builder is served
 
-    done = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/reindex", user_id=ADMIN_ID))
+    done = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/reindex", sender=ADMIN))
     assert len(done) == 2 and done[0].params["text"] == "Reconstruction de l'index…"
     assert done[-1].params["text"].startswith("Index reconstruit : 5 documents, ")
     assert " passages, en " in done[-1].params["text"]
     assert state(app).builder is not served
 
     done_en = await exchange(
-        stub, ADMIN_ID, lambda: stub.push_text("/reindex", user_id=ADMIN_ID, language_code="en")
+        stub, ADMIN_ID, lambda: stub.push_text("/reindex", sender=Sender(ADMIN_ID, "en"))
     )
     assert done_en[-1].params["text"].startswith("Index rebuilt: 5 documents, ")
 
@@ -278,7 +279,7 @@ async def test_failed_rebuild_is_reported_and_the_old_index_keeps_serving(
         saved.unlink()
     index_dir.rmdir()
     index_dir.write_text("not a folder")
-    replies = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/reindex", user_id=ADMIN_ID))
+    replies = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/reindex", sender=ADMIN))
     assert replies[-1].params["text"].startswith(
         "La reconstruction a échoué ; l'index précédent reste en service. Erreur : "
     )
@@ -291,7 +292,7 @@ async def test_rebuild_of_an_emptied_corpus_fails_and_the_old_index_keeps_servin
 ) -> None:
     for path in corpus_dir.iterdir():
         path.unlink()
-    replies = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/reindex", user_id=ADMIN_ID))
+    replies = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/reindex", sender=ADMIN))
     assert "La reconstruction a échoué" in replies[-1].params["text"]
     answer = await ask(stub, "comment porter plainte ?")
     assert_is_answer(answer)
@@ -309,7 +310,7 @@ async def test_admin_upload_is_added_indexed_and_answered_from(
 
     replies = await exchange(
         stub, ADMIN_ID,
-        lambda: stub.push_document("tarte.md", "text/markdown", TARTE, user_id=ADMIN_ID),
+        lambda: stub.push_document("tarte.md", "text/markdown", TARTE, sender=ADMIN),
     )
     [saved] = replies
     assert saved.params["text"].startswith("« tarte.md » ajouté au corpus.\nIndex reconstruit : 6")
@@ -335,7 +336,7 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
 
     [bad_name] = await exchange(
         stub, ADMIN_ID,
-        lambda: stub.push_document("../evil.md", "text/markdown", TARTE, user_id=ADMIN_ID),
+        lambda: stub.push_document("../evil.md", "text/markdown", TARTE, sender=ADMIN),
     )
     assert bad_name.params["text"].startswith("Document refusé : le nom du fichier ne doit")
 
@@ -343,7 +344,7 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
         stub, ADMIN_ID,
         lambda: stub.push_document(
             "latin1.md", "text/markdown", "# Été\n\nCafé crème à 180 degrés.".encode("latin-1"),
-            user_id=ADMIN_ID, language_code="en",
+            sender=Sender(ADMIN_ID, "en"),
         ),
     )
     assert not_utf8.params["text"].startswith(
@@ -351,14 +352,14 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
 
     [too_big] = await exchange(
         stub, ADMIN_ID,
-        lambda: stub.push_document("big.txt", "text/plain", b"a" * 1_000_001, user_id=ADMIN_ID),
+        lambda: stub.push_document("big.txt", "text/plain", b"a" * 1_000_001, sender=ADMIN),
     )
     assert too_big.params["text"] == "Document refusé : le fichier dépasse 1000 ko"
 
     [wrong_type] = await exchange(
         stub, ADMIN_ID,
         lambda: stub.push_document("virus.exe", "application/octet-stream", b"MZ",
-                                   user_id=ADMIN_ID),
+                                   sender=ADMIN),
     )
     assert wrong_type.params["text"] == (
         "Document refusé : seuls les fichiers .md et .txt sont acceptés")
@@ -397,7 +398,7 @@ async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Ap
     async with asyncio.timeout(5):
         while not stub.calls_of("sendMessage", ok=False):
             await asyncio.sleep(0.01)
-    stub.push_text("/start", user_id=OTHER_USER)
+    stub.push_text("/start", sender=Sender(OTHER_USER))
     stub.push_text("/help")
 
     await stub.wait_for("sendMessage", 3)
@@ -491,7 +492,7 @@ async def test_in_groups_the_bot_only_answers_when_addressed(
     [replied] = await exchange(
         stub, DEFAULT_GROUP_ID,
         lambda: stub.push_group_text("How do I file a complaint?", reply_to=asked.result,
-                                     language_code="en"),
+                                     sender=Sender(language_code="en")),
     )
     assert replied.params["text"].startswith("Here is what the official documents say")
 
@@ -516,17 +517,16 @@ async def test_more_button_and_votes(stub: BotAPIStub, app: Application) -> None
     parse_html(more.params["text"])
     assert len(stub.calls_of("answerCallbackQuery", ok=True)) == 1
 
-    async def press(data: str, user_id: int = USER_ID, language_code: str = "fr") -> str:
+    async def press(data: str, sender: Sender = USER) -> str:
         before = len(stub.calls_of("answerCallbackQuery", ok=True))
-        stub.push_callback_query(answer.result, data, user_id=user_id,
-                                 language_code=language_code)
+        stub.push_callback_query(answer.result, data, sender=sender)
         calls = await stub.wait_for("answerCallbackQuery", before + 1)
         return calls[-1].params.get("text", "")
 
     assert (await press("vote:up")).startswith("Merci")
     assert "déjà" in await press("vote:up")
     assert "déjà" in await press("vote:down")
-    assert (await press("vote:down", user_id=2002, language_code="en")).startswith("Thanks")
+    assert (await press("vote:down", Sender(2002, "en"))).startswith("Thanks")
     assert dict(state(app).stats.votes) == {"up": 1, "down": 1}
     await settle(stub, USER_ID)
     assert stub.calls_of("answerCallbackQuery", ok=False) == []
@@ -538,7 +538,7 @@ OTHER_TARTE = "# Recette\n\nLa tarte tatin se cuit à 200 degrés.".encode()
 async def upload_as_admin(stub: BotAPIStub, name: str, data: bytes) -> ApiCall:
     [reply] = await exchange(
         stub, ADMIN_ID,
-        lambda: stub.push_document(name, "text/markdown", data, user_id=ADMIN_ID),
+        lambda: stub.push_document(name, "text/markdown", data, sender=ADMIN),
     )
     return reply
 
@@ -546,7 +546,7 @@ async def upload_as_admin(stub: BotAPIStub, name: str, data: bytes) -> ApiCall:
 async def choose(stub: BotAPIStub, question: ApiCall, data: str) -> list[ApiCall]:
     """An admin presses a button of the bot's question."""
     return await exchange(
-        stub, ADMIN_ID, lambda: stub.push_callback_query(question.result, data, user_id=ADMIN_ID))
+        stub, ADMIN_ID, lambda: stub.push_callback_query(question.result, data, sender=ADMIN))
 
 
 async def test_a_same_named_upload_replaces_the_file_only_when_the_admin_says_so(
@@ -643,7 +643,7 @@ async def test_logs_never_hold_the_token_or_what_users_wrote(
         await ask(stub, "comment porter plainte ?")
         await exchange(
             stub, ADMIN_ID,
-            lambda: stub.push_document("tarte.md", "text/markdown", TARTE, user_id=ADMIN_ID),
+            lambda: stub.push_document("tarte.md", "text/markdown", TARTE, sender=ADMIN),
         )
         kept = str(dict(state(app).stats.declined_questions))
     log_text = bot_log.getvalue()
@@ -669,7 +669,7 @@ async def test_stats_count_answers_and_keep_declined_questions_without_numbers(
     [refused] = await exchange(stub, USER_ID, lambda: stub.push_text("/stats"))
     assert refused.params["text"].startswith("Désolé, cette commande est réservée")
 
-    [stats] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats", user_id=ADMIN_ID))
+    [stats] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats", sender=ADMIN))
     text = stats.params["text"]
     assert "questions répondues : 1" in text
     assert "questions sans réponse : 1" in text
@@ -732,7 +732,7 @@ async def tap(stub: BotAPIStub, reply: ApiCall, data: str) -> tuple[list[ApiCall
 async def test_a_declined_question_offers_questions_to_tap_and_a_tap_asks_one(
     stub: BotAPIStub, app: Application, suggesting: Catalogue, lang: Lang
 ) -> None:
-    declined = await ask(stub, TARTE_RECIPE[lang], language_code=lang)
+    declined = await ask(stub, TARTE_RECIPE[lang], Sender(language_code=lang))
     assert parse_html(declined.params["text"]).text == message("not_found", lang)
     offered = buttons(declined)
     assert 1 <= len(offered) <= 3
@@ -760,7 +760,7 @@ async def test_start_offers_example_questions_to_tap(
     assert buttons(start)[0]["text"] == "Comment porter plainte ?"
     assert callback_data(start) == ["ask:0:fr", "ask:1:fr", "ask:2:fr", "ask:3:fr"]
     [start_en] = await exchange(
-        stub, USER_ID, lambda: stub.push_text("/start", language_code="en-GB")
+        stub, USER_ID, lambda: stub.push_text("/start", sender=Sender(language_code="en-GB"))
     )
     assert buttons(start_en)[0]["text"] == "How do I file a complaint?"
     assert callback_data(start_en) == ["ask:0:en", "ask:1:en", "ask:2:en", "ask:3:en"]

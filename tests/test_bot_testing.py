@@ -1,4 +1,10 @@
-"""The Bot API stand-in drives a real python-telegram-bot Application over HTTP."""
+"""The Bot API stand-in (bot_testing) is faithful to the real Bot API.
+
+Driven by a real python-telegram-bot Application or Bot, or by bare HTTP requests, it answers as
+Telegram does: a text is echoed exactly once, a wrong token is refused, getUpdates long-polls and
+honours offset and limit, uploaded files can be downloaded, a 429 carries retry_after and a 502
+is a bare proxy page. The bot's own tests (test_telegram_e2e.py) rely on it.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,15 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, NetworkError
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseHandler,
@@ -24,10 +36,11 @@ from telegram.ext import (
     filters,
 )
 
-from tests.botapi_stub import (
+from bot_testing import (
     DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
     BotAPIStub,
+    Sender,
     UploadedFile,
     polling,
 )
@@ -46,25 +59,11 @@ ECHO = MessageHandler(filters.TEXT & ~filters.COMMAND, echo)
 
 
 @contextlib.asynccontextmanager
-async def running_app(
-    stub: BotAPIStub,
-    *handlers: BaseHandler,
-    rate_limiter: AIORateLimiter | None = None,
-    errors: asyncio.Queue[Exception] | None = None,
-) -> AsyncIterator[Application]:
-    """A polling Application on the stub with ``handlers``; errors go to the ``errors`` queue."""
+async def running_app(stub: BotAPIStub, *handlers: BaseHandler) -> AsyncIterator[Application]:
+    """A polling Application on the stub with ``handlers``."""
     builder = ApplicationBuilder().token(TOKEN).base_url(stub.base_url)
-    builder = builder.base_file_url(stub.base_file_url)
-    if rate_limiter is not None:
-        builder = builder.rate_limiter(rate_limiter)
-    app = builder.build()
+    app = builder.base_file_url(stub.base_file_url).build()
     app.add_handlers(handlers)
-    if errors is not None:
-
-        async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-            errors.put_nowait(context.error)
-
-        app.add_error_handler(on_error)
     async with polling(app):
         yield app
 
@@ -103,36 +102,25 @@ async def test_text_message_is_echoed_exactly_once(stub: BotAPIStub) -> None:
     assert [c.method for c in stub.calls[:2]] == ["getMe", "deleteWebhook"]
 
 
-async def test_rate_limiter_retries_429_after_retry_after(stub: BotAPIStub) -> None:
+async def test_ptb_reads_a_429_as_retry_after_and_a_502_page_as_a_network_error(
+    stub: BotAPIStub,
+) -> None:
+    """What the bot's retries go by: the 429's retry_after, and a 502 that is no Telegram JSON."""
     stub.fail_next("sendMessage", 429, retry_after=1)
-    loop = asyncio.get_running_loop()
-    async with running_app(stub, ECHO, rate_limiter=AIORateLimiter(max_retries=3)):
-        started = loop.time()
-        stub.push_text("ralenti")
-        await stub.wait_for("sendMessage")
-        elapsed = loop.time() - started
-        await settle(stub)
-
-    assert sent_texts(stub, "ralenti", ok=False) == [429]
-    assert sent_texts(stub, "ralenti", ok=True) == [200]
-    # AIORateLimiter sleeps retry_after + 0.1 s before the retry.
-    assert 1.0 <= elapsed < 3.0
-
-
-async def test_rate_limiter_does_not_retry_502(stub: BotAPIStub) -> None:
-    """A bare 502 becomes a NetworkError that AIORateLimiter lets through: the reply is lost."""
-    errors: asyncio.Queue[Exception] = asyncio.Queue()
     stub.fail_next("sendMessage", 502)
-    async with running_app(stub, ECHO, rate_limiter=AIORateLimiter(max_retries=3), errors=errors):
-        stub.push_text("perdu")
-        error = await asyncio.wait_for(errors.get(), timeout=5)
-        await settle(stub)
+    async with Bot(TOKEN, base_url=stub.base_url) as bot:
+        with pytest.raises(RetryAfter) as flood:
+            await bot.send_message(DEFAULT_USER_ID, "ralenti")
+        with pytest.raises(NetworkError) as bad_gateway:
+            await bot.send_message(DEFAULT_USER_ID, "perdu")
+        await bot.send_message(DEFAULT_USER_ID, "livré")
 
-    assert type(error) is NetworkError
-    assert "Bad Gateway (502)" in str(error)
+    assert flood.value.retry_after == dt.timedelta(seconds=1)
+    assert type(bad_gateway.value) is NetworkError
+    assert "Bad Gateway (502)" in str(bad_gateway.value)
+    assert sent_texts(stub, "ralenti", ok=False) == [429]
     assert sent_texts(stub, "perdu", ok=False) == [502]
-    assert sent_texts(stub, "perdu", ok=True) == []
-    assert errors.empty()
+    assert sent_texts(stub, "livré", ok=True) == [200]
 
 
 async def test_bot_downloads_an_uploaded_document(stub: BotAPIStub) -> None:
@@ -234,7 +222,7 @@ async def test_commands_group_messages_and_callback_queries(stub: BotAPIStub) ->
     ]
     async with running_app(stub, *handlers) as app:
         stub.push_text("/aide")
-        stub.push_group_text("/aide@stub_test_bot", user_id=7)
+        stub.push_group_text("/aide@stub_test_bot", sender=Sender(7))
         stub.push_group_text("/aide@other_bot")
         [private_help, group_help] = await stub.wait_for("sendMessage", count=2)
         stub.push_group_text("une question", mention_bot=True)
@@ -271,7 +259,7 @@ async def test_other_update_kinds_reach_the_bot_as_ptb_objects(stub: BotAPIStub)
 
     async with running_app(stub, ECHO) as app:
         app.add_handler(TypeHandler(Update, collect), group=-1)  # sees every update
-        message = stub.push_text("avant", language_code="de")
+        message = stub.push_text("avant", sender=Sender(language_code="de"))
         stub.push_edited_text(message, "après")
         stub.push_sticker("🙂")
         stub.push_photo(caption="capture")
