@@ -132,11 +132,24 @@ def test_whether_a_question_was_answered_is_quoted_from_the_document(builder):
     assert any("En attente de réponse du Ministère" in e.text for e in answer.shown)
 
 
-def test_no_excerpt_repeats_another(builder):
-    answer = builder.answer("données de santé piratage tiers payant optique")
-    texts = [e.text for e in answer.excerpts]
-    assert len(texts) == len(set(texts))
-    assert len(texts) > 3  # some stand behind "more"
+MANY_EXCERPTS = "données de santé piratage tiers payant optique"
+
+
+def test_every_excerpt_quotes_a_sentence_no_earlier_excerpt_showed(builder):
+    answer = builder.answer(MANY_EXCERPTS)
+    assert len(answer.excerpts) > 3  # some stand behind "more"
+    shown: set[int] = set()
+    for excerpt in answer.excerpts:
+        assert excerpt.quote.passages - shown, excerpt.text
+        shown |= excerpt.quote.passages
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bot/answer.py skips a hit whose own sentence is already shown, but not a hit whose "
+    "neighbour is: here the same sentence is quoted in the first and third excerpts"))
+def test_no_sentence_is_quoted_in_two_excerpts_of_one_answer(builder):
+    quoted = [p for e in builder.answer(MANY_EXCERPTS).excerpts for p in e.quote.passages]
+    assert len(quoted) == len(set(quoted))
 
 
 def test_matched_words_are_located_for_highlighting(builder):
