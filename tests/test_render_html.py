@@ -3,10 +3,11 @@
 import re
 from datetime import date
 
-from bot.answer import Answer, Excerpt, Link, Source, find_links
+from bot.answer import Answer, Excerpt, Source, find_links
 from bot.corpus import DocumentMeta
 from bot.excerpts import Quote
 from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_html, render_more_html
+from bot.telegram_bot import excerpt_rows
 
 SOURCE = Source("doc.md", DocumentMeta(title="Titre", institution="Sénat",
                                        reference="Question écrite", published=date(2024, 10, 3),
@@ -48,11 +49,17 @@ def test_a_highlight_inside_a_link_does_not_break_the_link():
     assert re.search(r"<a href=\"[^\"]*\"><b>", html) is None
 
 
-def test_links_are_listed_once_for_buttons():
-    text = "Formulaire : www.exemple.gouv.fr/p. Encore www.exemple.gouv.fr/p."
-    assert [link.url for link in answer(excerpt(text), excerpt(text)).links] == [
-        "https://www.exemple.gouv.fr/p"]
-    assert isinstance(find_links(text)[0], Link)
+def test_each_link_of_an_answer_gets_one_button_in_reading_order():
+    first = ("Formulaire : www.exemple.gouv.fr/p, ou https://cnil.fr/plainte. "
+             "Encore www.exemple.gouv.fr/p.")
+    second = "Voir https://cnil.fr/plainte et www.interieur.gouv.fr/fuite."
+    rows = excerpt_rows(answer(excerpt(first), excerpt(second)))
+    link_buttons = [(button.text, button.url) for row in rows for button in row if button.url]
+    assert link_buttons == [
+        ("🔗 Ouvrir www.exemple.gouv.fr", "https://www.exemple.gouv.fr/p"),
+        ("🔗 Ouvrir cnil.fr", "https://cnil.fr/plainte"),
+        ("🔗 Ouvrir www.interieur.gouv.fr", "https://www.interieur.gouv.fr/fuite"),
+    ]
 
 
 def test_a_reply_never_exceeds_telegrams_limit_nor_cuts_a_tag():
