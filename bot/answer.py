@@ -172,7 +172,7 @@ class AnswerBuilder:
         for hit in hits:
             if hit.passage.position in shown:
                 continue
-            quote = quote_hit(hit, self.index, ranking.scores)
+            quote = quote_hit(hit, self.index, ranking.scores, quoted=shown)
             shown |= quote.passages
             meta = self.index.documents[hit.passage.doc_id]
             source = Source(hit.passage.doc_id, meta, hit.passage.section)

@@ -8,6 +8,7 @@ located in it for highlighting.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,16 +34,18 @@ class Quote:
 
 
 def quote_hit(hit: Hit, index: SearchIndex, scores: np.ndarray,
-              analyzer: Analyzer | None = None) -> Quote:
+              analyzer: Analyzer | None = None, quoted: Set[int] = frozenset()) -> Quote:
     """The hit's sentence, whole, with as much of its best-scoring neighbour as fits (the
-    following one on a tie); a sentence too long alone is cut around its matches."""
+    following one on a tie), unless that neighbour is `quoted` already by another excerpt;
+    a sentence too long alone is cut around its matches."""
     analyzer = analyzer or default_analyzer()
     passage = hit.passage
     text, shown = passage.text, [passage.position]
     room = MAX_EXCERPT_CHARS - len(text) - 1
+    neighbours = [n for n in index.neighbours(passage) if n.position not in quoted]
     if room < 0:
         text = _cut_around_matches(text, hit.matched_terms, index.term_idf, analyzer)
-    elif room >= MIN_NEIGHBOUR_CHARS and (neighbours := index.neighbours(passage)):
+    elif room >= MIN_NEIGHBOUR_CHARS and neighbours:
         other = max(neighbours, key=lambda n: (scores[n.position], n.position))
         shown.append(other.position)
         if other.position > passage.position:

@@ -144,9 +144,6 @@ def test_every_excerpt_quotes_a_sentence_no_earlier_excerpt_showed(builder):
         shown |= excerpt.quote.passages
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/answer.py skips a hit whose own sentence is already shown, but not a hit whose "
-    "neighbour is: here the same sentence is quoted in the first and third excerpts"))
 def test_no_sentence_is_quoted_in_two_excerpts_of_one_answer(builder):
     quoted = [p for e in builder.answer(MANY_EXCERPTS).excerpts for p in e.quote.passages]
     assert len(quoted) == len(set(quoted))

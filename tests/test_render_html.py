@@ -7,7 +7,7 @@ from bot.answer import Answer, Excerpt, Source, find_links
 from bot.corpus import DocumentMeta
 from bot.excerpts import Quote
 from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_html, render_more_html
-from bot.telegram_bot import excerpt_rows
+from bot.telegram.keyboards import excerpt_rows
 
 SOURCE = Source("doc.md", DocumentMeta(title="Titre", institution="Sénat",
                                        reference="Question écrite", published=date(2024, 10, 3),
