@@ -73,6 +73,8 @@ def _index(settings: Settings) -> int:
           f"-> {settings.index_dir / INDEX_FILE}")
     for problem in index.skipped:
         print(f"skipped {problem}")
+    for warning in index.warnings:
+        print(f"warning {warning}")
     return 0
 
 

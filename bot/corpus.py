@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.document_text import (
@@ -29,6 +29,11 @@ from bot.document_text import (
 )
 
 CORPUS_SUFFIXES = (".md", ".txt")
+# Bounds on front matter, checked before the YAML parser sees it (a 50 kB file of nested
+# brackets overflowed the C parser's stack and killed the process).
+MAX_FRONT_MATTER_CHARS = 20_000
+MAX_FRONT_MATTER_NESTING = 20
+_FRONT_MATTER = YAMLHandler()
 MAX_FILE_BYTES = 1_000_000
 SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 
@@ -87,6 +92,8 @@ class Document:
     doc_id: str
     meta: DocumentMeta
     sections: tuple[Section, ...]
+    # What was left out of its metadata, and why (unknown fields, bad optional values).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +116,10 @@ def corpus_fingerprint(corpus_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in corpus_files(corpus_dir):
         digest.update(path.name.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:  # read_document reports it; the index is built without it
+            digest.update(b"unreadable")
     return digest.hexdigest()
 
 
@@ -126,33 +136,99 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
 
 
 def read_document(path: Path) -> Document:
-    """Parse one corpus file, or raise CorpusFileError saying what is wrong with it."""
+    """Parse one corpus file, or raise CorpusFileError saying what is wrong with it. Unknown
+    fields and optional fields with bad values are left out, each with a warning."""
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise CorpusFileError(path, f"not UTF-8 text (byte {error.start})") from error
+    except OSError as error:
+        raise CorpusFileError(path, f"cannot be read ({error.strerror or error})") from error
     raw = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\u00a0", " ")
-    try:
-        post = frontmatter.loads(raw)
-    except yaml.YAMLError as error:
-        raise CorpusFileError(path, f"front matter is not valid YAML ({error})") from error
-    body = clean_web_leftovers(post.content)
+    if problem := unprintable(raw):
+        raise CorpusFileError(path, problem)
+    metadata, body = split_front_matter(path, raw)
+    body = clean_web_leftovers(body)
     key_facts = read_key_facts(body)
     sections = split_sections(body)
     if not any(section.paragraphs for section in sections):
         raise CorpusFileError(path, "no text after the metadata")
-    fields = {**key_facts, **dict(post.metadata)}
+    fields = {**key_facts, **metadata}
     if "title" not in fields:
         fields["title"], sections = take_title(sections)
+    meta, warnings = document_meta(path, fields)
+    return Document(doc_id=path.name, meta=meta, sections=sections, warnings=warnings)
+
+
+def unprintable(text: str) -> str | None:
+    """Why a text is not a document of words: control characters (tabs and line breaks
+    aside) in it; None when it is one."""
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n")
+    return f"{controls} control character(s): not a text document" if controls else None
+
+
+def split_front_matter(path: Path, raw: str) -> tuple[dict[str, object], str]:
+    """The YAML front matter as a mapping, and the body. The front matter is bounded in size
+    and nesting before it is parsed: the YAML parser recurses once per level."""
+    if not _FRONT_MATTER.detect(raw):
+        return {}, raw
     try:
-        meta = DocumentMeta.model_validate(fields)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise CorpusFileError(path, f"invalid metadata ({problems})") from error
-    return Document(doc_id=path.name, meta=meta, sections=sections)
+        text, body = _FRONT_MATTER.split(raw)
+    except ValueError as error:
+        raise CorpusFileError(path, "front matter is not closed by a --- line") from error
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        raise CorpusFileError(path, f"front matter longer than {MAX_FRONT_MATTER_CHARS} "
+                                    "characters")
+    if nesting(text) > MAX_FRONT_MATTER_NESTING:
+        raise CorpusFileError(path, "front matter nested too deeply")
+    try:
+        metadata = yaml.load(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CorpusFileError(path, f"front matter is not valid YAML ({problem})") from error
+    if metadata is None:
+        return {}, body
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
+        raise CorpusFileError(path, "front matter must be lines of `name: value`")
+    return metadata, body
+
+
+def nesting(text: str) -> int:
+    """How deeply brackets and braces nest in a YAML text (quoted text aside, roughly)."""
+    depth = deepest = 0
+    for c in re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "", text):
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def document_meta(path: Path, fields: dict[str, object]) -> tuple[DocumentMeta, tuple[str, ...]]:
+    """The metadata, leaving out unknown fields and optional ones with bad values, each with
+    a warning; CorpusFileError when the title itself is bad."""
+    known = DocumentMeta.model_fields
+    warnings = [f"{path.name}: unknown field {name!r} ignored" for name in fields
+                if name not in known]
+    fields = {name: value for name, value in fields.items() if name in known}
+    while True:
+        try:
+            return DocumentMeta.model_validate(fields), tuple(warnings)
+        except ValidationError as error:
+            bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+            if not bad or "title" in bad:
+                raise CorpusFileError(path, f"invalid metadata ({_problems(error)})") from error
+            warnings += [f"{path.name}: field {name!r} ignored ({_problems(error, name)})"
+                         for name in sorted(bad)]
+            fields = {name: value for name, value in fields.items() if name not in bad}
+
+
+def _problems(error: ValidationError, field: str | None = None) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}"
+        for e in error.errors() if field is None or (e["loc"] and e["loc"][0] == field)
+    )
 
 
 class FileRefused(Exception):

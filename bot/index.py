@@ -71,6 +71,8 @@ class SearchIndex:
     built_at: str
     build_seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    # Fields left out of documents' metadata, each with its file and reason.
+    warnings: list[str] = field(default_factory=list)
     # One unit vector per passage, from `embedding_model`; None when searching on BM25 alone.
     embeddings: np.ndarray | None = None
     embedding_model: str = NO_EMBEDDINGS
@@ -131,6 +133,7 @@ class SearchIndex:
             "built_at": self.built_at,
             "build_seconds": self.build_seconds,
             "skipped": self.skipped,
+            "warnings": self.warnings,
             "embedding_model": self.embedding_model,
             "questions": [{"fr": q.fr, "en": q.en} for q in self.questions],
             "documents": {k: m.model_dump(mode="json") for k, m in self.documents.items()},
@@ -159,6 +162,7 @@ class SearchIndex:
             built_at=data["built_at"],
             build_seconds=float(data.get("build_seconds", 0.0)),
             skipped=list(data.get("skipped", [])),
+            warnings=list(data.get("warnings", [])),
             embeddings=embeddings,
             embedding_model=data["embedding_model"] if embeddings is not None else NO_EMBEDDINGS,
             questions=tuple(CatalogueQuestion(q["fr"], q["en"]) for q in data["questions"]),

@@ -63,6 +63,9 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
     loaded = load_corpus(corpus_dir)
     for error in loaded.errors:
         log.warning("corpus file skipped: %s", error)
+    warnings = [warning for doc in loaded.documents for warning in doc.warnings]
+    for warning in warnings:
+        log.warning("corpus metadata: %s", warning)
     if not loaded.documents:
         raise EmptyCorpusError(
             f"no readable document in {corpus_dir}"
@@ -80,6 +83,7 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
         fingerprint=fingerprint,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         skipped=[str(e) for e in loaded.errors],
+        warnings=warnings,
         questions=_catalogue(corpus_dir),
     )
     if embedder is not None:

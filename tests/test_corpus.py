@@ -80,11 +80,22 @@ def test_web_page_leftovers_are_stripped_and_key_facts_stay_quotable_and_become_
     ("content", "problem"),
     [
         (b"---\ntitle: [unclosed\n---\nTexte.", "front matter is not valid YAML"),
-        (b"---\ntitle: Ok\nauteur: typo\n---\nTexte.", "invalid metadata (auteur"),
-        (b"---\ntitle: Ok\npublished: not a date\n---\nTexte.", "invalid metadata (published"),
-        (b"---\ntitle: Ok\nurl: javascript:alert(1)\n---\nTexte.", "invalid metadata (url"),
         (b"---\ntitle: Ok\n---\n", "no text"),
         ("Donn\u00e9es".encode("latin-1"), "not UTF-8"),
+        # Each of these took the bot down (exit 1, or a segfault for the nesting).
+        (b"---\ntitle: x\nz: " + b"[" * 25000 + b"]" * 25000 + b"\n---\n\nplainte.\n",
+         "front matter longer than"),
+        (b"---\ntitle: x\nz: " + b"[" * 50 + b"]" * 50 + b"\n---\n\nplainte.\n",
+         "nested too deeply"),
+        (b"---\ntitle: x\npublished: 2024-13-45\n---\n\nplainte.\n",
+         "front matter is not valid YAML (month must be in 1..12)"),
+        (b"---\ntitle: 2024-02-30\n---\n\nplainte.\n", "front matter is not valid YAML"),
+        (b"---\ntitle: x\n1: x\n---\n\nplainte.\n", "lines of `name: value`"),
+        (b"---\n- a\n- b\n---\n\nplainte.\n", "lines of `name: value`"),
+        (b"---\njust text\n---\n\nplainte.\n", "lines of `name: value`"),
+        (b"---\ntitle: x\n\nplainte.\n", "front matter is not closed"),
+        (b"---\ntitle: 42\n---\n\nplainte.\n", "invalid metadata (title"),
+        (b"\x00" * 200 + b"\x01\x02 plainte", "control character"),
     ],
 )
 def test_a_malformed_file_is_reported_by_name_and_skipped(tmp_path: Path, content, problem):
@@ -142,3 +153,28 @@ def test_a_refused_file_says_why_and_leaves_the_corpus_as_it_was(
     assert refused.value.reason == reason
     assert corpus_files(tmp_path / "corpus") == []
     assert not (tmp_path / "evil.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "kept", "warning"),
+    [("auteur: typo", {}, "unknown field 'auteur' ignored"),
+     ("published: not a date", {}, "field 'published' ignored (published: Input should be"),
+     ("url: javascript:alert(1)", {}, "field 'url' ignored (url:"),
+     ("author: M. X\nrubrik: Santé", {"author": "M. X"}, "unknown field 'rubrik' ignored")],
+)
+def test_an_unknown_or_bad_optional_field_is_left_out_with_a_warning_not_the_document(
+    tmp_path: Path, front_matter: str, kept: dict[str, str], warning: str
+):
+    (tmp_path / "doc.md").write_text(f"---\ntitle: Ok\n{front_matter}\n---\nTexte.", "utf-8")
+    [document] = load_corpus(tmp_path).documents
+    assert document.meta.title == "Ok"
+    assert {k: getattr(document.meta, k) for k in kept} == kept
+    assert document.meta.url is None and document.meta.published is None
+    [found] = document.warnings
+    assert found.startswith(f"doc.md: {warning}")
+
+
+def test_a_corpus_file_that_cannot_be_read_is_reported_not_raised(tmp_path: Path):
+    (tmp_path / "folder.md").mkdir()  # reading it raises IsADirectoryError
+    with pytest.raises(CorpusFileError, match=r"folder\.md: cannot be read"):
+        read_document(tmp_path / "folder.md")

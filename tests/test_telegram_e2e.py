@@ -415,9 +415,10 @@ async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Ap
 async def test_markup_in_a_question_never_reaches_the_reply_unescaped(
     stub: BotAPIStub, app: Application
 ) -> None:
-    for question in (
-        "comment porter plainte <b>x</b> & *bold* _it_ [link](http://evil) ?",
-        "<b>x</b> & *bold* _it_ [link](http://evil)",
+    for question, opening in (
+        # Read as French and answered; read as English ("bold", "link"…) and declined.
+        ("comment porter plainte <b>x</b> & *bold* _it_ [link](http://evil) ?", "Voici ce que"),
+        ("<b>x</b> & *bold* _it_ [link](http://evil)", "I can't find"),
     ):
         call = await ask(stub, question)
         assert call.params["parse_mode"] == "HTML"
@@ -426,10 +427,7 @@ async def test_markup_in_a_question_never_reaches_the_reply_unescaped(
         assert "<b>x</b>" not in text
         assert "http://evil" not in text
         assert all(b.get("url") != "http://evil" for b in buttons(call))
-        # The reply's language follows the question's words ("bold", "link"…), not the client.
-        assert parsed.text.startswith(
-            ("Voici ce que", "Je ne trouve pas", "Here is what", "I can't find")
-        )
+        assert parsed.text.startswith(opening)  # the question's language, not the client's
 
 
 async def test_long_messages_stickers_emoji_and_edits_get_polite_replies(

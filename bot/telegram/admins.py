@@ -71,6 +71,8 @@ async def rebuild(state: BotState, lang: Lang) -> str:
                    passages=len(index.passages), seconds=time.perf_counter() - started)
     if index.skipped:
         text += "\n" + message("reindex_skipped", lang) + "\n" + "\n".join(index.skipped)
+    if index.warnings:
+        text += "\n" + message("reindex_warnings", lang) + "\n" + "\n".join(index.warnings)
     return text
 
 
