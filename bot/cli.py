@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -31,22 +33,39 @@ CONSOLE_COMMANDS: dict[str, Callable[[AnswerBuilder, Lang], str]] = {
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Answers are UTF-8 whatever the terminal's locale says; nothing read can break that.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="replace")
     try:
-        settings = load_settings()
-        command = args.command or ("run" if settings.telegram_bot_token else "chat")
-        if command == "run":
-            from bot.telegram import run_bot  # the console paths never load telegram
-
-            return run_bot(settings)
-        if command == "index":
-            return _index(settings)
-        builder = AnswerBuilder(load_or_build_index(settings.corpus_dir, settings.index_dir))
-        if command == "ask":
-            return _ask(builder, args.question, args.json)
-        return _chat(builder, announce=args.command is None)
+        return _run(args)
     except (IndexUnavailable, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as error:  # an index folder that cannot be written, say
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    command = args.command or ("run" if settings.telegram_bot_token else "chat")
+    if command == "run":
+        if settings.telegram_bot_token is None:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is not set: copy .env.example to .env "
+                                "and set it there (or in the environment)")
+        from bot.telegram import run_bot  # the console paths never load telegram
+
+        return run_bot(settings)
+    if command == "index":
+        return _index(settings)
+    builder = AnswerBuilder(load_or_build_index(settings.corpus_dir, settings.index_dir))
+    if command == "ask":
+        return _ask(builder, args.question, args.json)
+    return _chat(builder, announce=args.command is None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,15 +98,24 @@ def _index(settings: Settings) -> int:
 
 
 def _ask(builder: AnswerBuilder, question: str, as_json: bool) -> int:
-    questions: Iterable[str] = (line.rstrip("\n") for line in sys.stdin) if question == "-" \
-        else [question]
+    """One answer per question: the argument, or each line of standard input (bytes that are
+    not UTF-8 become U+FFFD, so a bad line is still one question, answered)."""
+    questions: Iterable[str] = [question] if question != "-" else (
+        line.decode("utf-8", errors="replace").rstrip("\r\n") for line in sys.stdin.buffer)
     for text in questions:
         answer = builder.answer(text)
         if as_json:
-            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
+            print(json_line(answer_to_json(answer)), flush=True)
         else:
             print(render_text(answer), end="\n\n", flush=True)
     return 0
+
+
+def json_line(data: dict[str, object]) -> str:
+    """JSON on one line, UTF-8 as written, with the two line separators JavaScript reads as
+    line ends escaped."""
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _chat(builder: AnswerBuilder, announce: bool) -> int:
@@ -96,23 +124,26 @@ def _chat(builder: AnswerBuilder, announce: bool) -> int:
     print(message("console_welcome", "fr"), message("console_welcome", "en"), sep="\n",
           end="\n\n")
     last: Answer | None = None
+    more_shown = False  # whether "more" already showed the last answer's other excerpts
     while True:
         try:
             text = input("> ")
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if text.strip().lower() in QUIT_WORDS:
+        if (command := text.strip().lower()) in QUIT_WORDS:
             return 0
-        if (command := text.strip().lower()) in CONSOLE_COMMANDS:
+        if command in CONSOLE_COMMANDS:
             lang = last.lang if last is not None else "fr"
             print(CONSOLE_COMMANDS[command](builder, lang), end="\n\n")
             continue
         if command in MORE_WORDS and last is not None:
-            more = last.more
+            more = () if more_shown else last.more
             print(render_excerpts_text(more, last.lang, len(last.shown) + 1) if more
                   else message("no_more", last.lang), end="\n\n")
+            more_shown = True
             continue
+        more_shown = False
         last = builder.answer(_suggestion_chosen(text, last) or text)
         print(render_text(last), end="\n\n")
         if last.suggestions:

@@ -7,6 +7,7 @@ by bot/document_text.py.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import tempfile
@@ -39,7 +40,7 @@ SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 
 Status = Literal["answered", "withdrawn", "awaiting-answer", "unknown"]
 # Why a file is not added to the corpus (the bot says each in its user's language).
-Refusal = Literal["bad_name", "bad_suffix", "too_large", "unreadable"]
+Refusal = Literal["bad_name", "bad_suffix", "too_large", "unreadable", "duplicate"]
 # What adding a file did: "name_taken" when a different file has its name (nothing saved).
 Added = Literal["added", "replaced", "unchanged", "name_taken"]
 
@@ -272,6 +273,8 @@ def add_file(corpus_dir: Path, name: str, data: bytes, *, replace: bool = False)
             return AddedFile(target.name, "unchanged")
         if not replace:
             return AddedFile(target.name, "name_taken")
+    if (twin := same_file(corpus_dir, data)) is not None and twin != target.name:
+        raise FileRefused("duplicate", twin)  # its passages would all be there twice
     with tempfile.TemporaryDirectory(dir=corpus_dir.parent) as folder:
         candidate = Path(folder) / target.name
         candidate.write_bytes(data)
@@ -282,6 +285,15 @@ def add_file(corpus_dir: Path, name: str, data: bytes, *, replace: bool = False)
         existed = target.is_file()
         candidate.replace(target)
     return AddedFile(target.name, "replaced" if existed else "added")
+
+
+def same_file(corpus_dir: Path, data: bytes) -> str | None:
+    """The name of a corpus file holding exactly `data`, if there is one."""
+    for path in corpus_files(corpus_dir):
+        with contextlib.suppress(OSError):
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return path.name
+    return None
 
 
 def free_name(corpus_dir: Path, name: str) -> str:

@@ -2,8 +2,11 @@
 
 The token is in every Bot API URL, and httpx logs request URLs at INFO; python-telegram-bot's
 bot and application loggers write call parameters and whole updates (message texts included)
-at DEBUG. Those loggers are held at WARNING, and a filter blanks anything shaped like a bot
-token, whatever logger it comes from.
+at DEBUG, and "Received data was …" with every queued update at CRITICAL when updates cannot
+be read. So: those loggers are held at WARNING; a filter blanks anything shaped like a bot
+token, whatever logger it comes from; and a record of another package's logger keeps its
+message template but not long arguments (where updates travel), and its traceback shrinks to
+the exception's last line.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from collections.abc import Iterable
 
 TOKEN_SHAPE = re.compile(r"\d{5,}(?::|%3A)[A-Za-z0-9_-]{20,}")
 # These log request URLs (with the token) or whole updates (with message texts) below WARNING.
+# The bot's own loggers write no message text; other packages' may, in long arguments.
+OWN_LOGGER = "bot"
+MAX_FOREIGN_MESSAGE_CHARS = 300
 QUIET_LOGGERS = ("httpx", "httpcore", "telegram.Bot", "telegram.ext.ExtBot",
                  "telegram.ext.Application", "telegram.ext.Updater")
 
@@ -31,10 +37,17 @@ class SecretFilter(logging.Filter):
         return TOKEN_SHAPE.sub("[token]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
+        ours = record.name == OWN_LOGGER or record.name.startswith(f"{OWN_LOGGER}.")
+        text = record.getMessage()
+        if not ours and record.args and len(text) > MAX_FOREIGN_MESSAGE_CHARS:
+            text = f"{record.msg} [arguments withheld: they may hold users' messages]"
+        record.msg = self.redact(text)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            error = record.exc_info[1]
+            trace = logging.Formatter().formatException(record.exc_info) if ours \
+                else f"{type(error).__name__}: {str(error)[:MAX_FOREIGN_MESSAGE_CHARS]}"
+            record.exc_text = self.redact(trace)
             record.exc_info = None
         return True
 

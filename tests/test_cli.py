@@ -113,3 +113,64 @@ def test_in_the_chat_sources_and_help_are_commands_not_questions(
     assert "« Sécurité des données de santé en réponse aux cyberattaques »" in shown
     assert message("help_console", "fr") in shown
     assert message("not_found", "fr") not in shown
+
+
+def test_every_input_line_gets_one_json_line_even_when_it_is_not_utf8(tmp_path):
+    stdin = b"comment porter plainte ?\n\xff\xfe\nx\xe2\x80\xa8y plainte\n"
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env |= {"CORPUS_DIR": str(REPO / "corpus"), "INDEX_DIR": str(tmp_path / "index"),
+            "PYTHONIOENCODING": "ascii"}  # a terminal that cannot write French
+    result = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "-"], input=stdin,
+                            capture_output=True, cwd=tmp_path, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode("utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == 4
+    answers = [json.loads(line) for line in lines[:3]]
+    assert answers[0]["answered"] and answers[1]["query"] == "\ufffd\ufffd"
+    assert "\u2028" not in lines[2] and answers[2]["query"] == "x\u2028y plainte"
+
+
+def test_a_reader_that_leaves_early_ends_the_answers_quietly(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env |= {"CORPUS_DIR": str(REPO / "corpus"), "INDEX_DIR": str(tmp_path / "index")}
+    result = subprocess.run(
+        f"yes 'comment porter plainte ?' | head -50 | {sys.executable} -m bot ask --json - "
+        "| head -1", shell=True, capture_output=True, text=True, cwd=tmp_path, env=env,
+        timeout=60)
+    assert result.stdout.startswith('{"query": "comment porter plainte ?"')
+    assert result.stderr == ""
+
+
+def test_an_index_folder_that_cannot_be_written_is_one_error_line(tmp_path):
+    (tmp_path / "index").write_text("a file where the folder should be")
+    result = run_bot(["index"], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+
+
+def test_run_without_a_token_says_where_to_set_it(tmp_path):
+    result = run_bot(["run"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: TELEGRAM_BOT_TOKEN is not set")
+    assert ".env.example" in result.stderr
+
+
+def test_run_without_network_says_so_in_a_few_lines(tmp_path):
+    result = run_bot(["run"], tmp_path, extra_env={
+        "TELEGRAM_BOT_TOKEN": "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+        "TELEGRAM_API_URL": "http://127.0.0.1:9/bot"})
+    assert result.returncode == 1
+    assert "cannot reach the Telegram Bot API" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) < 10
+
+
+def test_in_the_chat_more_twice_shows_the_other_excerpts_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder = AnswerBuilder(build_index(REPO / "corpus", embeddings=False))
+    question = "données de santé piratage tiers payant optique"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{question}\nplus\nplus\nquitter\n"))
+    assert _chat(builder, announce=False) == 0
+    shown = capsys.readouterr().out
+    assert shown.count("4. « ") == 1
+    assert message("no_more", "fr") in shown

@@ -132,6 +132,14 @@ def test_the_same_file_again_changes_nothing(tmp_path: Path):
     assert add_file(tmp_path, "note.md", NOTE).outcome == "unchanged"
 
 
+def test_a_copy_of_a_corpus_file_under_another_name_is_refused(tmp_path: Path):
+    add_file(tmp_path, "note.md", NOTE)
+    with pytest.raises(FileRefused) as refused:
+        add_file(tmp_path, "copie.md", NOTE)
+    assert (refused.value.reason, refused.value.detail) == ("duplicate", "note.md")
+    assert corpus_files(tmp_path) == [tmp_path / "note.md"]
+
+
 def test_keeping_both_files_needs_a_free_name(tmp_path: Path):
     add_file(tmp_path, "note.md", NOTE)
     add_file(tmp_path, "note-2.md", OTHER_NOTE)

@@ -24,3 +24,41 @@ def test_given_secrets_are_blanked_too():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "secret=%s", ("hunter2",), None)
     SecretFilter(["hunter2"]).filter(record)
     assert record.getMessage() == "secret=[secret]"
+
+
+UPDATES = [{"update_id": n,
+            "message": {"message_id": n, "text": "mon numéro 1 85 05 78 006 084 36"}}
+           for n in range(10)]
+
+
+def test_another_packages_long_arguments_never_reach_the_log():
+    """python-telegram-bot logs "Received data was %s" with every queued update, at CRITICAL,
+    when it cannot read one."""
+    record = logging.LogRecord("telegram.ext.Updater", logging.CRITICAL, __file__, 1,
+                               "Received data was %s", (UPDATES,), None)
+    SecretFilter().filter(record)
+    message = record.getMessage()
+    assert "006 084" not in message
+    assert message.startswith("Received data was %s [arguments withheld")
+
+
+def test_the_bots_own_messages_and_short_foreign_ones_are_written_whole():
+    own = logging.LogRecord("bot.telegram.app", logging.INFO, __file__, 1,
+                            "serving %d documents, %s", (5, "x" * 400), None)
+    short = logging.LogRecord("telegram.ext", logging.ERROR, __file__, 1,
+                              "Failed run number %s of %s. Aborting.", (0, 0), None)
+    for record in (own, short):
+        SecretFilter().filter(record)
+    assert own.getMessage() == "serving 5 documents, " + "x" * 400
+    assert short.getMessage() == "Failed run number 0 of 0. Aborting."
+
+
+def test_another_packages_traceback_shrinks_to_its_last_line():
+    try:
+        raise ConnectionError("All connection attempts failed")
+    except ConnectionError as error:
+        record = logging.LogRecord("telegram.ext", logging.ERROR, __file__, 1, "Aborting.",
+                                   None, (ConnectionError, error, error.__traceback__))
+    SecretFilter().filter(record)
+    formatted = logging.Formatter().format(record)
+    assert formatted == "Aborting.\nConnectionError: All connection attempts failed"

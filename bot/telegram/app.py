@@ -9,7 +9,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.config import Settings
@@ -92,16 +92,24 @@ def run_bot(settings: Settings) -> int:
         log.error("TELEGRAM_BOT_TOKEN is not set")
         return 2
     application = build_application(settings)
-    if settings.webhook_url is None:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
-        return 0
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    application.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=urlsplit(str(settings.webhook_url)).path.lstrip("/"),
-        webhook_url=str(settings.webhook_url),
-        secret_token=secret or secrets.token_urlsafe(32),
-        allowed_updates=Update.ALL_TYPES,
-    )
+    try:
+        if settings.webhook_url is None:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+            return 0
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(str(settings.webhook_url)).path.lstrip("/"),
+            webhook_url=str(settings.webhook_url),
+            secret_token=secret or secrets.token_urlsafe(32),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    except InvalidToken:
+        log.error("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
+        return 2
+    except NetworkError as error:  # at start-up: once running, polling retries by itself
+        log.error("cannot reach the Telegram Bot API at %s (%s)",
+                  settings.telegram_api_url, error)
+        return 1
     return 0
