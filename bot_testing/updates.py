@@ -135,17 +135,19 @@ class UpdateBuilders(World):
         data: str,
         *,
         sender: Sender | None = None,
+        forged: bool = False,
     ) -> JSON:
         """Press the inline button with callback ``data`` on a bot message; return the query.
 
         ``message`` may be a result of the bot's sendMessage (its current version is used). The
         ``sender`` defaults to the private chat's user, or the default sender in groups.
+        ``forged`` sends data that no button of the message has, as a modified client can.
         """
         chat = message["chat"]
         current = self._current(message)
         buttons = current.get("reply_markup", {}).get("inline_keyboard", [])
         offered = [button.get("callback_data") for row in buttons for button in row]
-        if data not in offered:
+        if data not in offered and not forged:
             raise ValueError(f"no button with callback_data {data!r} on the message: {offered}")
         if sender is None:
             sender = Sender(chat["id"]) if chat["type"] == "private" else DEFAULT_SENDER

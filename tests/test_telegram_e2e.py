@@ -530,6 +530,32 @@ async def test_more_button_and_votes(stub: BotAPIStub, app: Application) -> None
     assert stub.calls_of("answerCallbackQuery", ok=False) == []
 
 
+@pytest.mark.parametrize("data", ["more:99999", "vote:sideways", "\x00\xff garbage",
+                                  "upload:replace:nokey"])
+async def test_every_button_press_is_answered_even_with_data_no_button_has(
+    stub: BotAPIStub, app: Application, data: str
+) -> None:
+    """Unanswered, a press leaves the user's app spinning."""
+    answer = await ask(stub, BROAD_QUESTION)
+    before = len(stub.calls_of("answerCallbackQuery", ok=True))
+    stub.push_callback_query(answer.result, data, forged=True)
+    [*_, answered] = await stub.wait_for("answerCallbackQuery", before + 1)
+    assert answered.params["text"] in (message("button_unknown", "fr"),
+                                       message("admin_only", "fr"))
+
+
+async def test_stats_are_shown_to_an_admin_in_a_private_chat_only(
+    stub: BotAPIStub, app: Application
+) -> None:
+    await ask(stub, "Je m'appelle Jean Dupont, ma recette secrète zorglub ?")
+    [in_group] = await exchange(stub, DEFAULT_GROUP_ID,
+                                lambda: stub.push_group_text("/stats@stub_test_bot", sender=ADMIN))
+    assert in_group.params["text"] == message("stats_private_only", "fr")
+    [private] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats", sender=ADMIN))
+    assert "[nom]" in private.params["text"]
+    assert "jean" not in private.params["text"].lower()
+
+
 OTHER_TARTE = "# Recette\n\nLa tarte tatin se cuit à 200 degrés.".encode()
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.constants import ChatType
 
 from bot.answer import AnswerBuilder
 from bot.corpus import MAX_FILE_BYTES, AddedFile, FileRefused, add_file, file_refusal, free_name
@@ -35,7 +36,11 @@ def admin_command(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def guarded(update: Update, context: BotContext) -> None:
         if not context.state.is_admin(update):
-            await reply(update, message("admin_only", user_lang(update)))
+            refusal = message("admin_only", user_lang(update))
+            if update.callback_query is not None:
+                await update.callback_query.answer(refusal, show_alert=True)
+            else:
+                await reply(update, refusal)
             return
         await handler(update, context)
 
@@ -144,7 +149,12 @@ def refused(refusal: FileRefused, lang: Lang) -> str:
 
 @admin_command
 async def stats(update: Update, context: BotContext) -> None:
+    """The counts and the most frequent unanswered questions, in a private chat only: the
+    questions, redacted as they are, are not for a group to read."""
     lang = user_lang(update)
+    if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
+        await reply(update, message("stats_private_only", lang))
+        return
     numbers = context.state.stats
     text = message("stats", lang, answered=numbers.answered, declined=numbers.declined,
                    up=numbers.votes["up"], down=numbers.votes["down"])

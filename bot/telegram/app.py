@@ -79,6 +79,7 @@ def build_application(settings: Settings) -> Application:
         CallbackQueryHandler(citizens.vote, pattern=r"^vote:(up|down)$"),
         CallbackQueryHandler(citizens.ask_suggestion, pattern=r"^ask:"),
         CallbackQueryHandler(admins.upload_choice, pattern=r"^upload:"),
+        CallbackQueryHandler(citizens.unknown_button),
     ])
     application.add_error_handler(on_error)
     return application

@@ -138,3 +138,10 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     if message_ is None or addressed_text(message_, context.bot.username, context.bot.id) is None:
         return
     await reply(update, message("unknown_command", user_lang(update)))
+
+
+async def unknown_button(update: Update, _context: BotContext) -> None:
+    """A button press whose data no handler knows (an old or forged button): answered, so
+    the user's app stops waiting, with a word on what to do."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(message("button_unknown", user_lang(update)))

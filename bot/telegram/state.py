@@ -40,7 +40,9 @@ class Stats:
             self.answered += 1
         elif answer.outcome == "not_found":
             self.declined += 1
-            self.declined_questions[redact(answer.question.strip().lower())[:200]] += 1
+            # Redacted first: "Je m'appelle Jean Dupont" loses the name only while it is
+            # written with capitals.
+            self.declined_questions[redact(answer.question.strip()).lower()[:200]] += 1
 
     def vote(self, voter: int, reply_id: str, vote: str) -> bool:
         """Count a vote once per person and reply; the pair is kept only as a salted hash."""
