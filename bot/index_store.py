@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -29,10 +29,10 @@ def save_index(index: SearchIndex, index_dir: Path) -> Path:
     The embeddings go first, under a name of their own that index.json refers to."""
     index_dir.mkdir(parents=True, exist_ok=True)
     data = index.to_json()
-    if index.embeddings is not None:
+    if (embeddings := index.embeddings) is not None:
         name = f"embeddings-{index.fingerprint[:16]}.npy"
         _write_atomically(index_dir, name, lambda handle: np.save(
-            handle, index.embeddings.astype(np.float32), allow_pickle=False), binary=True)
+            handle, embeddings.astype(np.float32), allow_pickle=False), binary=True)
         data["embeddings_file"] = name
     target = _write_atomically(index_dir, INDEX_FILE, lambda handle: json.dump(
         data, handle, ensure_ascii=False))
@@ -42,7 +42,7 @@ def save_index(index: SearchIndex, index_dir: Path) -> Path:
     return target
 
 
-def _write_atomically(folder: Path, name: str, write: Callable[[IO], object],
+def _write_atomically(folder: Path, name: str, write: Callable[[IO[Any]], object],
                       binary: bool = False) -> Path:
     target = folder / name
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".index-", suffix=".tmp")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -20,6 +21,19 @@ from rank_bm25 import BM25Okapi
 Row = tuple[np.ndarray, np.ndarray]
 """Passage numbers (ascending) and the term's BM25 score in each."""
 EMPTY_ROW: Row = (np.empty(0, dtype=np.int32), np.empty(0))
+
+Key = TypeVar("Key", bound=Hashable)
+Key_contra = TypeVar("Key_contra", bound=Hashable, contravariant=True)
+
+
+class RowNumbers(Protocol[Key_contra]):
+    """Keys -> row numbers: a dict for terms, SortedKeys for integer keys."""
+
+    def __getitem__(self, key: Key_contra, /) -> int: ...
+
+    def get(self, key: Key_contra, /) -> int | None: ...
+
+    def __len__(self) -> int: ...
 
 
 class SortedKeys:
@@ -33,21 +47,39 @@ class SortedKeys:
         at = int(np.searchsorted(self.keys, key))
         return at if at < len(self.keys) and self.keys[at] == key else None
 
+    def __getitem__(self, key: int) -> int:
+        if (row := self.get(key)) is None:
+            raise KeyError(key)
+        return row
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
 
 @dataclass(frozen=True, eq=False)
-class Postings:
-    """Per-term BM25 rows in compressed form: row r spans starts[r]:starts[r + 1]."""
+class Postings(Generic[Key]):
+    """Per-term BM25 rows in compressed form: row r spans starts[r]:starts[r + 1]. The terms
+    are of type Key: strings, or integers (held as SortedKeys)."""
 
-    rows: dict[Hashable, int] | SortedKeys
+    rows: RowNumbers[Key]
     starts: np.ndarray
     passages: np.ndarray
     scores: np.ndarray
     size: int
 
+    @overload
     @classmethod
-    def from_model(cls, model: BM25Okapi, integer_keys: bool = False) -> Postings:
-        """The rows of every term the model knows, with the model's parameters. With
-        `integer_keys`, the model's terms are integers, kept as SortedKeys."""
+    def from_model(
+        cls, model: BM25Okapi, integer_keys: Literal[False] = False) -> Postings[str]: ...
+
+    @overload
+    @classmethod
+    def from_model(cls, model: BM25Okapi, integer_keys: Literal[True]) -> Postings[int]: ...
+
+    @classmethod
+    def from_model(cls, model: BM25Okapi, integer_keys: bool = False) -> Postings[Any]:
+        """The rows of every term the model knows, with the model's parameters. Its terms are
+        strings; with `integer_keys`, integers, kept as SortedKeys."""
         if integer_keys:
             keys = np.sort(np.fromiter(model.idf, dtype=np.int64, count=len(model.idf)))
             rows: dict[Hashable, int] = {key: row for row, key in enumerate(keys.tolist())}
@@ -71,10 +103,10 @@ class Postings:
         order = np.argsort(term_row, kind="stable")  # passages stay ascending within a row
         starts = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(np.bincount(term_row, minlength=len(rows)), out=starts[1:])
-        kept_rows = SortedKeys(keys) if integer_keys else rows
+        kept_rows: RowNumbers[Any] = SortedKeys(keys) if integer_keys else rows
         return cls(kept_rows, starts, passage[order], score[order], len(counts))
 
-    def row(self, term: Hashable) -> Row:
+    def row(self, term: Key) -> Row:
         """The passages holding `term` and its score in each; empty for an unknown term."""
         row = self.rows.get(term)
         if row is None:

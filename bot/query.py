@@ -136,7 +136,7 @@ class QueryParser:
             parts = [(i, self._spell(p, stopwords)) for i, p in parts]
         folded = [p for _, p in parts]
         lexicons = self._lexicons[lang]
-        keys = {lexicon.key_stem: [] for lexicon in lexicons}
+        keys: dict[Callable[[str], str], list[str]] = {lexicon.key_stem: [] for lexicon in lexicons}
         for key_stem, stems in keys.items():
             stems.extend(map(key_stem, folded))
         # (word index, concept), so that concepts keep the order of the question.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise, product
+from typing import cast
 
 import numpy as np
 
@@ -145,7 +146,8 @@ def holds(passages: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     if not len(passages):
         return np.zeros(len(wanted), dtype=bool)
     at = np.minimum(np.searchsorted(passages, wanted), len(passages) - 1)
-    return passages[at] == wanted
+    # numpy types == on arrays as Any: of two arrays it is their element-wise booleans.
+    return cast(np.ndarray, passages[at] == wanted)
 
 
 def matched_terms(held: set[str], alternatives: list[list[frozenset[str]]]) -> frozenset[str]:

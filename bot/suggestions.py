@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -104,6 +105,7 @@ class Catalogue:
             vectors = self._embedded(self._embedder)
             similarities = vectors @ self._embedder.embed_queries([question])[0]
             n = len(self.questions)
-            return np.maximum(similarities[:n], similarities[n:]).tolist()
+            # numpy types tolist() as Any: of a 1-d float array it is a list of floats.
+            return cast(list[float], np.maximum(similarities[:n], similarities[n:]).tolist())
         terms = set(default_analyzer().terms(question))
         return [len(terms & entry) / len(terms) if terms else 0.0 for entry in self._terms]

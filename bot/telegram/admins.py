@@ -8,7 +8,8 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 TOP_DECLINED_SHOWN = 10
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+# What python-telegram-bot calls: a coroutine function, not any function returning an awaitable.
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def admin_command(handler: Handler) -> Handler:

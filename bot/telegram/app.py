@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.config import Settings
 from bot.index_store import load_or_build_index
@@ -19,7 +19,7 @@ from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
 from bot.telegram import admins, citizens
 from bot.telegram.citizens import user_lang
-from bot.telegram.ptb import application_builder
+from bot.telegram.ptb import BotApplication, application_builder
 from bot.telegram.state import BotContext, BotState
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ async def on_error(update: object, context: BotContext) -> None:
             log.warning("could not send the apology")
 
 
-async def post_init(application: Application) -> None:
+async def post_init(application: BotApplication) -> None:
     """Serve the index (the saved one if current) and set the menus of commands."""
     state: BotState = application.bot_data
     index = await asyncio.to_thread(
@@ -58,7 +58,7 @@ async def post_init(application: Application) -> None:
             log.warning("could not set the admin menu for one admin (no chat yet)")
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings) -> BotApplication:
     """The python-telegram-bot Application with every handler, not yet started."""
     application = application_builder(settings).post_init(post_init).build()
     application.bot_data.configure(settings)

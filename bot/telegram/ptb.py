@@ -11,10 +11,25 @@ from typing import Any
 from telegram import Update
 from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    JobQueue,
+)
 
 from bot.config import Settings
-from bot.telegram.state import CONTEXT_TYPES
+from bot.telegram.state import CONTEXT_TYPES, Bot, BotContext, BotState, ChatData
+
+# The application and its builder, as typed by python-telegram-bot's generics: the bot, the
+# context, user, chat and bot data, and the job queue (typed with the default context: the
+# builder's context_types does not retype it; this bot schedules no jobs).
+BotJobQueue = JobQueue[ContextTypes.DEFAULT_TYPE]
+BotApplication = Application[Bot, BotContext, dict[Any, Any], ChatData, BotState, BotJobQueue]
+BotApplicationBuilder = ApplicationBuilder[
+    Bot, BotContext, dict[Any, Any], ChatData, BotState, BotJobQueue]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +97,7 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
-def application_builder(settings: Settings) -> ApplicationBuilder:
+def application_builder(settings: Settings) -> BotApplicationBuilder:
     """python-telegram-bot configured for this bot: its token and Bot API server, the rate
     limits with retries, updates of different chats handled concurrently, typed context."""
     assert settings.telegram_bot_token is not None

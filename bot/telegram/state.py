@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -120,9 +120,14 @@ def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
         kept.popitem(last=False)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict, ChatData, BotState]):
+# The bot the application builds: an ExtBot with a rate limiter (AIORateLimiter's per-call
+# argument is an int, its max_retries).
+Bot = ExtBot[int]
+
+
+class BotContext(CallbackContext[Bot, dict[Any, Any], ChatData, BotState]):
     """The context handlers get: `state` for the bot's, `chat` for the chat's (None for
-    updates that belong to no chat)."""
+    updates that belong to no chat). User data is not used: it stays a plain dict."""
 
     @property
     def state(self) -> BotState:
