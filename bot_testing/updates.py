@@ -55,6 +55,11 @@ class UpdateBuilders(World):
             reply_to=reply_to,
         )
 
+    def push_update(self, kind: str, payload: JSON) -> None:
+        """Queue an update of any kind with this payload as is, even one a client library
+        cannot read (an older Bot API server sends polls without fields newer ones have)."""
+        self._push_update(kind, payload)
+
     def push_edited_text(self, message: JSON, text: str) -> JSON:
         """Edit a message pushed earlier to read ``text``; return the edited message."""
         stored = self._current(message)

@@ -682,6 +682,26 @@ async def test_logs_never_hold_the_token_or_what_users_wrote(
     assert "zorglub" in kept and "006" not in kept and "084" not in kept
 
 
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_an_update_the_library_cannot_read_is_skipped_and_the_others_answered(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path, bot_log: io.StringIO
+) -> None:
+    """A self-hosted Bot API server older than python-telegram-bot sends polls without fields
+    the library requires; every poll failed on it, logging every queued message."""
+    async with running_bot(make_settings(stub, corpus_dir, tmp_path)):
+        polls_before = len(stub.calls_of("getUpdates"))
+        stub.push_update("poll", {"id": "1", "question": f"{SECRET_QUESTION} {SSN}"})
+        stub.push_text("comment porter plainte ?")
+        [answer] = await stub.wait_for("sendMessage", 1)
+        assert_is_answer(answer)
+        await settle(stub, USER_ID)
+        polls = len(stub.calls_of("getUpdates")) - polls_before
+    log_text = bot_log.getvalue()
+    assert "update 1 cannot be read by python-telegram-bot: skipped" in log_text
+    assert "zorglub" not in log_text and "006 084" not in log_text
+    assert polls < 10  # no loop of failing polls
+
+
 # --- more: statistics, errors, best-effort typing, commands in groups ---------------------
 
 

@@ -4,12 +4,13 @@ of different chats handled concurrently and those of one chat in order, the buil
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram._utils.types import JSONDict
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     AIORateLimiter,
@@ -19,6 +20,7 @@ from telegram.ext import (
     ContextTypes,
     JobQueue,
 )
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.config import Settings
 from bot.telegram.state import CONTEXT_TYPES, Bot, BotContext, BotState, ChatData
@@ -97,6 +99,50 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+class ReadableUpdatesRequest(HTTPXRequest):
+    """The request that polls for updates, handing python-telegram-bot only updates it can
+    read. One it cannot (a poll from a Bot API server older than the library, missing fields
+    the library requires) would make every poll fail on the same update, hundreds of times a
+    second: it is replaced by a bare update of the same id, which no handler takes, so it is
+    confirmed and skipped. Only its id is logged."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, request_data, read_timeout,
+                                                 write_timeout, connect_timeout, pool_timeout)
+        return code, readable_updates(payload) if code == 200 else payload
+
+
+def readable_updates(payload: bytes) -> bytes:
+    """A getUpdates answer with each update python-telegram-bot cannot read made bare."""
+    try:
+        answer = json.loads(payload)
+        updates, probes = answer["result"], json.loads(payload)["result"]
+    except (ValueError, KeyError, TypeError):
+        return payload  # not an answer with updates: python-telegram-bot reports it
+    if not isinstance(updates, list):
+        return payload
+    readable = []
+    for update, probe in zip(updates, probes, strict=True):
+        try:
+            Update.de_json(probe, None)
+            readable.append(update)
+        except Exception:  # whatever the library raises on it, the update is unreadable
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            log.warning("update %s cannot be read by python-telegram-bot: skipped", update_id)
+            if isinstance(update_id, int):
+                readable.append({"update_id": update_id})
+    return payload if readable == updates else json.dumps({**answer, "result": readable}).encode()
+
+
 def application_builder(settings: Settings) -> BotApplicationBuilder:
     """python-telegram-bot configured for this bot: its token and Bot API server, the rate
     limits with retries, updates of different chats handled concurrently, typed context."""
@@ -109,6 +155,7 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         .rate_limiter(RetryingRateLimiter(
             overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
         .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
+        .get_updates_request(ReadableUpdatesRequest(connection_pool_size=1))
         .context_types(CONTEXT_TYPES)
     )
 
