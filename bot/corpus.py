@@ -43,6 +43,8 @@ Status = Literal["answered", "withdrawn", "awaiting-answer", "unknown"]
 Refusal = Literal["bad_name", "bad_suffix", "too_large", "unreadable", "duplicate"]
 # What adding a file did: "name_taken" when a different file has its name (nothing saved).
 Added = Literal["added", "replaced", "unchanged", "name_taken"]
+# What to do when a different corpus file has the name of the one added.
+Existing = Literal["ask", "replace", "keep"]
 
 
 class CorpusFileError(Exception):
@@ -247,32 +249,37 @@ class AddedFile:
 
     name: str
     outcome: Added
+    # For "name_taken": the name this file would get if both were kept.
+    free_name: str | None = None
 
 
-def file_refusal(name: str, size: int | None) -> Refusal | None:
-    """Why a file of that name and size cannot join the corpus, judged before reading it."""
+def check_file(name: str, size: int | None) -> None:
+    """Raise FileRefused if a file of that name and size cannot join the corpus, judged
+    before reading it."""
     if not SAFE_FILE_NAME.fullmatch(name) or ".." in name:
-        return "bad_name"
+        raise FileRefused("bad_name")
     if Path(name).suffix.lower() not in CORPUS_SUFFIXES:
-        return "bad_suffix"
+        raise FileRefused("bad_suffix")
     if size is not None and size > MAX_FILE_BYTES:
-        return "too_large"
-    return None
+        raise FileRefused("too_large", f"{MAX_FILE_BYTES // 1000}")
 
 
-def add_file(corpus_dir: Path, name: str, data: bytes, *, replace: bool = False) -> AddedFile:
+def add_file(corpus_dir: Path, name: str, data: bytes, *,
+             existing: Existing = "ask") -> AddedFile:
     """Check a file as the corpus would read it, then save it under its (lower-cased) name.
-    A different file of that name is replaced only with `replace`; otherwise nothing is
-    saved and the outcome is "name_taken". Raises FileRefused."""
-    if (refusal := file_refusal(name, len(data))) is not None:
-        raise FileRefused(refusal)
+    When a different file has that name: "ask" saves nothing (the outcome "name_taken" says
+    which free name keeping both would use), "replace" replaces it, "keep" saves this one
+    under that free name. Raises FileRefused."""
+    check_file(name, len(data))
     corpus_dir.mkdir(parents=True, exist_ok=True)
     target = corpus_dir / name.lower()
     if target.is_file():
         if target.read_bytes() == data:
             return AddedFile(target.name, "unchanged")
-        if not replace:
-            return AddedFile(target.name, "name_taken")
+        if existing == "ask":
+            return AddedFile(target.name, "name_taken", free_name(corpus_dir, name))
+        if existing == "keep":
+            target = corpus_dir / free_name(corpus_dir, name)
     if (twin := same_file(corpus_dir, data)) is not None and twin != target.name:
         raise FileRefused("duplicate", twin)  # its passages would all be there twice
     with tempfile.TemporaryDirectory(dir=corpus_dir.parent) as folder:

@@ -121,10 +121,14 @@ def test_an_added_file_joins_the_corpus_under_its_lower_cased_name(tmp_path: Pat
 
 def test_a_different_file_of_the_same_name_is_not_overwritten_unless_asked(tmp_path: Path):
     add_file(tmp_path, "note.md", NOTE)
-    assert add_file(tmp_path, "NOTE.md", OTHER_NOTE) == AddedFile("note.md", "name_taken")
+    assert add_file(tmp_path, "NOTE.md", OTHER_NOTE) == AddedFile(
+        "note.md", "name_taken", "note-2.md")
     assert (tmp_path / "note.md").read_bytes() == NOTE
-    assert add_file(tmp_path, "note.md", OTHER_NOTE, replace=True).outcome == "replaced"
+    assert add_file(tmp_path, "note.md", OTHER_NOTE, existing="replace").outcome == "replaced"
     assert (tmp_path / "note.md").read_bytes() == OTHER_NOTE
+    kept = add_file(tmp_path, "note.md", NOTE, existing="keep")
+    assert kept == AddedFile("note-2.md", "added")
+    assert (tmp_path / "note-2.md").read_bytes() == NOTE
 
 
 def test_the_same_file_again_changes_nothing(tmp_path: Path):

@@ -39,4 +39,4 @@ def test_every_outcome_and_command_has_a_message(key: str) -> None:
 
 def test_values_are_filled_in() -> None:
     assert message("upload_added", "en", name="note.md") == '"note.md" added to the corpus.'
-    assert message("refusal_too_large", "fr", limit=1000) == "le fichier dépasse 1000 ko"
+    assert message("refusal_too_large", "fr", detail="1000") == "le fichier dépasse 1000 ko"

@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.answer import AnswerBuilder
-from bot.corpus import MAX_FILE_BYTES, AddedFile, FileRefused, add_file, file_refusal, free_name
+from bot.corpus import AddedFile, Existing, FileRefused, add_file, check_file
 from bot.index import IndexUnavailable, SearchIndex
 from bot.index_store import rebuild_index
 from bot.lang import Lang
@@ -89,22 +89,24 @@ async def upload(update: Update, context: BotContext) -> None:
     if not context.state.is_admin(update):
         await not_text(update, context)
         return
-    lang = user_lang(update)
     assert update.effective_message is not None and update.effective_message.document
     document = update.effective_message.document
     name = document.file_name or ""
-    if (refusal := file_refusal(name, document.file_size)) is not None:
-        await reply(update, refused(FileRefused(refusal), lang))
+    try:
+        check_file(name, document.file_size)
+    except FileRefused as refusal:
+        await reply(update, refused(refusal, user_lang(update)))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
-    await add(update, context, name, data, replace=False)
+    await add(update, context, name, data, "ask")
 
 
 async def add(update: Update, context: BotContext, name: str, data: bytes,
-              *, replace: bool) -> None:
+              existing: Existing) -> None:
     """Add a file to the corpus, then rebuild; ask first if its name is taken."""
     state, lang = context.state, user_lang(update)
-    adding = functools.partial(add_file, state.settings.corpus_dir, name, data, replace=replace)
+    adding = functools.partial(add_file, state.settings.corpus_dir, name, data,
+                               existing=existing)
     try:
         added: AddedFile = await asyncio.to_thread(adding)
     except FileRefused as refusal:
@@ -112,8 +114,8 @@ async def add(update: Update, context: BotContext, name: str, data: bytes,
         return
     if added.outcome == "name_taken" and context.chat is not None:
         key = context.chat.keep_upload(PendingUpload(name, data))
-        free = free_name(state.settings.corpus_dir, name)
-        await reply(update, message("upload_name_taken", lang, name=added.name, free=free),
+        await reply(update, message("upload_name_taken", lang, name=added.name,
+                                    free=added.free_name),
                     reply_markup=upload_keyboard(key, lang))
         return
     text = message(f"upload_{added.outcome}", lang, name=added.name)
@@ -138,14 +140,12 @@ async def upload_choice(update: Update, context: BotContext) -> None:
     if choice == "cancel":
         await reply(update, message("upload_cancelled", lang))
         return
-    name = free_name(context.state.settings.corpus_dir, pending.name) if choice == "keep" \
-        else pending.name
-    await add(update, context, name, pending.data, replace=choice == "replace")
+    await add(update, context, pending.name, pending.data,
+              "replace" if choice == "replace" else "keep")
 
 
 def refused(refusal: FileRefused, lang: Lang) -> str:
-    reason = message(f"refusal_{refusal.reason}", lang, limit=MAX_FILE_BYTES // 1000,
-                     detail=refusal.detail)
+    reason = message(f"refusal_{refusal.reason}", lang, detail=refusal.detail)
     return message("upload_refused", lang, reason=reason)
 
 
