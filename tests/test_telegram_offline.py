@@ -1,15 +1,24 @@
 """The Telegram transport's own decisions, offline: python-telegram-bot objects built in
-memory, no server. (tests/test_telegram_e2e.py drives the whole bot over HTTP.)"""
+memory and handed to Application.process_update, no server (bot_testing.offline answers
+the bot's calls). tests/test_telegram_e2e.py drives the whole bot over HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
-from telegram import Chat, Message, User
+import pytest_asyncio
+from telegram import Chat, Message, MessageEntity, Update, User
 
-from bot.answer import Answer
+from bot.answer import Answer, AnswerBuilder
+from bot.config import Settings
+from bot.index import SearchIndex
 from bot.lang import lang_of_client
+from bot.messages import message
+from bot.telegram import build_application
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import upload_keyboard
 from bot.telegram.state import (
@@ -19,6 +28,7 @@ from bot.telegram.state import (
     PendingUpload,
     Stats,
 )
+from bot_testing.offline import OfflineRequest
 
 BOT = User(id=777, first_name="Bot", is_bot=True, username="fuite_bot")
 CITIZEN = User(id=1001, first_name="Camille", is_bot=False)
@@ -97,3 +107,61 @@ def test_a_person_counts_once_per_reply_in_the_votes() -> None:
     assert not stats.vote(1001, "1001:5", "down")
     assert stats.vote(1002, "1002:5", "down")
     assert stats.votes == {"up": 1, "down": 1}
+
+
+# --- handlers, through Application.process_update with an offline Bot API ----------------
+
+ADMIN_ID = 4242
+
+
+@pytest_asyncio.fixture
+async def offline(index: SearchIndex, tmp_path: Path) -> AsyncIterator[tuple[Any, OfflineRequest]]:
+    """The bot's Application answering offline, serving the real corpus on BM25 alone."""
+    request = OfflineRequest()
+    settings = Settings(telegram_bot_token="123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+                        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
+                        admin_user_ids=frozenset({ADMIN_ID}))
+    app = build_application(settings, request)
+    async with app:
+        app.bot_data.serve(AnswerBuilder(index))
+        yield app, request
+
+
+def update(app: Any, text: str, *, chat: Chat = PRIVATE, language_code: str = "fr") -> Update:
+    """What Telegram would send for `text` written by a citizen, tied to the app's bot."""
+    sender = User(CITIZEN.id, CITIZEN.first_name, False, language_code=language_code)
+    command = [MessageEntity(MessageEntity.BOT_COMMAND, 0, len(text.split()[0]))]
+    message = Message(1, datetime.now(UTC), chat, from_user=sender, text=text,
+                      entities=command if text.startswith("/") else None)
+    message.set_bot(app.bot)
+    new = Update(1, message=message)
+    new.set_bot(app.bot)
+    return new
+
+
+async def test_a_private_question_gets_one_quoted_answer(offline) -> None:
+    app, request = offline
+    await app.process_update(update(app, "comment porter plainte ?"))
+    [sent] = request.sent()
+    assert sent["parse_mode"] == "HTML"
+    assert "<blockquote>" in sent["text"] and "formulaire" in sent["text"]
+
+
+async def test_a_group_chatter_not_for_the_bot_gets_no_reply(offline) -> None:
+    app, request = offline
+    await app.process_update(update(app, "comment porter plainte ?", chat=GROUP))
+    await app.process_update(update(app, "/inconnue", chat=GROUP))
+    assert request.sent() == []
+
+
+@pytest.mark.parametrize(("lang", "key"), [("fr", "unknown_command"), ("en", "unknown_command")])
+async def test_an_unknown_command_in_private_says_what_to_try(offline, lang, key) -> None:
+    app, request = offline
+    await app.process_update(update(app, "/inconnue", language_code=lang))
+    assert [s["text"] for s in request.sent()] == [message(key, lang)]
+
+
+async def test_stats_from_a_citizen_are_refused_and_run_nothing(offline) -> None:
+    app, request = offline
+    await app.process_update(update(app, "/stats"))
+    assert [s["text"] for s in request.sent()] == [message("admin_only", "fr")]

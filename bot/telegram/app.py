@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
+from telegram.request import BaseRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.config import Settings
@@ -58,9 +59,13 @@ async def post_init(application: BotApplication) -> None:
             log.warning("could not set the admin menu for one admin (no chat yet)")
 
 
-def build_application(settings: Settings) -> BotApplication:
-    """The python-telegram-bot Application with every handler, not yet started."""
-    application = application_builder(settings).post_init(post_init).build()
+def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
+    """The python-telegram-bot Application with every handler, not yet started. `request`
+    replaces HTTP for every call (tests answer offline through one)."""
+    builder = application_builder(settings).post_init(post_init)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
     application.bot_data.configure(settings)
     private = filters.ChatType.PRIVATE
     application.add_handlers([
