@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
-from telegram.request import BaseRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.index_store import load_or_build_index
