@@ -15,8 +15,9 @@ from importlib import resources
 import numpy as np
 
 from bot.analysis import fold
-from bot.corpus import Document, DocumentMeta
+from bot.corpus import Document
 from bot.document_text import Section
+from bot.metadata import DocumentMeta
 
 SEED = 2024
 VOCABULARY_SIZE = 60_000

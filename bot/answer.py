@@ -11,11 +11,11 @@ from datetime import date
 from typing import Literal
 
 from bot.analysis import URL
-from bot.corpus import DocumentMeta
 from bot.embeddings import Embedder, default_embedder
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
 from bot.lang import LANGS, Lang
+from bot.metadata import DocumentMeta
 from bot.privacy import contains_social_security_number
 from bot.query import QueryParser, dictionary
 from bot.search import Hit, Ranking, search

@@ -1,8 +1,7 @@
-"""Corpus files -> documents: front matter, cleaned body text, sections; and the rules for
-adding a file to the corpus.
+"""Corpus files -> documents, and the rules for adding a file to the corpus.
 
-A corpus file is Markdown or plain text, with or without YAML front matter; its text is read
-by bot/document_text.py.
+A corpus file is Markdown or plain text, with or without YAML front matter: its metadata is
+read by bot/metadata.py, its text by bot/document_text.py.
 """
 
 from __future__ import annotations
@@ -13,13 +12,8 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Literal
-
-import yaml
-from frontmatter.default_handlers import YAMLHandler
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.document_text import (
     Section,
@@ -28,17 +22,12 @@ from bot.document_text import (
     split_sections,
     take_title,
 )
+from bot.metadata import DocumentMeta, MetadataProblem, document_meta, split_front_matter
 
 CORPUS_SUFFIXES = (".md", ".txt")
-# Bounds on front matter, checked before the YAML parser sees it (a 50 kB file of nested
-# brackets overflowed the C parser's stack and killed the process).
-MAX_FRONT_MATTER_CHARS = 20_000
-MAX_FRONT_MATTER_NESTING = 20
-_FRONT_MATTER = YAMLHandler()
 MAX_FILE_BYTES = 1_000_000
 SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 
-Status = Literal["answered", "withdrawn", "awaiting-answer", "unknown"]
 # Why a file is not added to the corpus (the bot says each in its user's language).
 Refusal = Literal["bad_name", "bad_suffix", "too_large", "unreadable", "duplicate"]
 # What adding a file did: "name_taken" when a different file has its name (nothing saved).
@@ -54,38 +43,6 @@ class CorpusFileError(Exception):
         super().__init__(f"{path.name}: {problem}")
         self.path = path
         self.problem = problem
-
-
-class DocumentMeta(BaseModel):
-    """What is known of a document besides its text. Only `title` is always set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title: str
-    institution: str | None = None
-    legislature: str | None = None
-    reference: str | None = None
-    author: str | None = None
-    author_detail: str | None = None
-    rubric: str | None = None
-    ministry_asked: str | None = None
-    ministry_assigned: str | None = None
-    published: date | None = None
-    journal_page: str | None = None
-    status: Status = "unknown"
-    answered: date | None = None
-    answer_ministry: str | None = None
-    answer_page: str | None = None
-    withdrawn: date | None = None
-    withdrawn_reason: str | None = None
-    url: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _url_is_web_address(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", value):
-            raise ValueError("must be an http(s) address")
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +107,10 @@ def read_document(path: Path) -> Document:
     raw = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\u00a0", " ")
     if problem := unprintable(raw):
         raise CorpusFileError(path, problem)
-    metadata, body = split_front_matter(path, raw)
+    try:
+        metadata, body = split_front_matter(raw)
+    except MetadataProblem as error:
+        raise CorpusFileError(path, str(error)) from error
     body = clean_web_leftovers(body)
     key_facts = read_key_facts(body)
     sections = split_sections(body)
@@ -159,7 +119,10 @@ def read_document(path: Path) -> Document:
     fields = {**key_facts, **metadata}
     if "title" not in fields:
         fields["title"], sections = take_title(sections)
-    meta, warnings = document_meta(path, fields)
+    try:
+        meta, warnings = document_meta(path.name, fields)
+    except MetadataProblem as error:
+        raise CorpusFileError(path, str(error)) from error
     return Document(doc_id=path.name, meta=meta, sections=sections, warnings=warnings)
 
 
@@ -168,70 +131,6 @@ def unprintable(text: str) -> str | None:
     aside) in it; None when it is one."""
     controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n")
     return f"{controls} control character(s): not a text document" if controls else None
-
-
-def split_front_matter(path: Path, raw: str) -> tuple[dict[str, object], str]:
-    """The YAML front matter as a mapping, and the body. The front matter is bounded in size
-    and nesting before it is parsed: the YAML parser recurses once per level."""
-    if not _FRONT_MATTER.detect(raw):
-        return {}, raw
-    try:
-        text, body = _FRONT_MATTER.split(raw)
-    except ValueError as error:
-        raise CorpusFileError(path, "front matter is not closed by a --- line") from error
-    if len(text) > MAX_FRONT_MATTER_CHARS:
-        raise CorpusFileError(path, f"front matter longer than {MAX_FRONT_MATTER_CHARS} "
-                                    "characters")
-    if nesting(text) > MAX_FRONT_MATTER_NESTING:
-        raise CorpusFileError(path, "front matter nested too deeply")
-    try:
-        metadata = yaml.load(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
-        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CorpusFileError(path, f"front matter is not valid YAML ({problem})") from error
-    if metadata is None:
-        return {}, body
-    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
-        raise CorpusFileError(path, "front matter must be lines of `name: value`")
-    return metadata, body
-
-
-def nesting(text: str) -> int:
-    """How deeply brackets and braces nest in a YAML text (quoted text aside, roughly)."""
-    depth = deepest = 0
-    for c in re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "", text):
-        if c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in "]}":
-            depth = max(0, depth - 1)
-    return deepest
-
-
-def document_meta(path: Path, fields: dict[str, object]) -> tuple[DocumentMeta, tuple[str, ...]]:
-    """The metadata, leaving out unknown fields and optional ones with bad values, each with
-    a warning; CorpusFileError when the title itself is bad."""
-    known = DocumentMeta.model_fields
-    warnings = [f"{path.name}: unknown field {name!r} ignored" for name in fields
-                if name not in known]
-    fields = {name: value for name, value in fields.items() if name in known}
-    while True:
-        try:
-            return DocumentMeta.model_validate(fields), tuple(warnings)
-        except ValidationError as error:
-            bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
-            if not bad or "title" in bad:
-                raise CorpusFileError(path, f"invalid metadata ({_problems(error)})") from error
-            warnings += [f"{path.name}: field {name!r} ignored ({_problems(error, name)})"
-                         for name in sorted(bad)]
-            fields = {name: value for name, value in fields.items() if name not in bad}
-
-
-def _problems(error: ValidationError, field: str | None = None) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}"
-        for e in error.errors() if field is None or (e["loc"] and e["loc"][0] == field)
-    )
 
 
 class FileRefused(Exception):

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from bot.corpus import DocumentMeta
+from bot.metadata import DocumentMeta
 from bot.passages import Passage, neighbours
 from bot.postings import EMPTY_ROW, Postings, Row
 from bot.suggestions import CatalogueQuestion

@@ -24,7 +24,7 @@ from bot.analysis import (
     load_word_list,
     written_words,
 )
-from bot.corpus import Document, DocumentMeta, corpus_fingerprint, load_corpus
+from bot.corpus import Document, corpus_fingerprint, load_corpus
 from bot.embeddings import Embedder, default_embedder
 from bot.index import (
     ANALYSIS_VERSION,
@@ -33,6 +33,7 @@ from bot.index import (
     EmptyCorpusError,
     SearchIndex,
 )
+from bot.metadata import DocumentMeta
 from bot.passages import Passage, neighbours, split_passages
 from bot.suggestions import CATALOGUE_FILE, CatalogueQuestion, read_catalogue
 

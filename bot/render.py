@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from bot.answer import MAX_QUESTION_CHARS, Answer, Excerpt, Source
-from bot.corpus import DocumentMeta
 from bot.lang import Lang
 from bot.messages import format_date, message
+from bot.metadata import DocumentMeta
 
 
 def joined(parts: Iterable[str | None]) -> str:

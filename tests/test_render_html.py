@@ -4,8 +4,8 @@ import re
 from datetime import date
 
 from bot.answer import Answer, Excerpt, Source, find_links
-from bot.corpus import DocumentMeta
 from bot.excerpts import Quote
+from bot.metadata import DocumentMeta
 from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_html, render_more_html
 from bot.telegram.keyboards import excerpt_rows
 
