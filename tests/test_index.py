@@ -70,6 +70,27 @@ def test_a_corrupt_index_is_detected_and_rebuilt(corpus_dir: Path, tmp_path: Pat
     assert load_index(tmp_path).fingerprint == index.fingerprint
 
 
+def test_an_index_file_that_cannot_be_read_or_written_still_leaves_an_index_to_serve(
+    corpus_dir: Path, tmp_path: Path
+):
+    (tmp_path / INDEX_FILE).mkdir()  # where index.json should be, a folder
+    with pytest.raises(IndexUnavailable):
+        load_index(tmp_path)
+    index = load_or_build_index(corpus_dir, tmp_path)  # built, served, not saved: no raise
+    assert len(index.passages) > 10
+
+
+def test_an_index_whose_passages_name_unknown_documents_is_corrupt(
+    corpus_dir: Path, tmp_path: Path
+):
+    save_index(build_index(corpus_dir, embeddings=False), tmp_path)
+    data = json.loads((tmp_path / INDEX_FILE).read_text("utf-8"))
+    data["passages"][0]["doc_id"] = "nowhere.md"
+    (tmp_path / INDEX_FILE).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(IndexUnavailable, match="corrupt"):
+        load_index(tmp_path)
+
+
 def test_an_index_of_another_format_version_is_not_used(corpus_dir: Path, tmp_path: Path):
     save_index(build_index(corpus_dir), tmp_path)
     data = json.loads((tmp_path / INDEX_FILE).read_text("utf-8"))
