@@ -106,6 +106,7 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(str(settings.telegram_api_url))
         .base_file_url(file_url(str(settings.telegram_api_url)))
+        .read_timeout(settings.telegram_read_timeout)
         .rate_limiter(RetryingRateLimiter(
             overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
         .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
