@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -390,6 +391,34 @@ async def test_a_failed_send_is_retried_and_delivered_once(
     assert len(delivered) == 1
     assert_is_answer(delivered[0])
     assert delivered[0].params["text"] == failed[0].params["text"]
+
+
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_a_send_answered_after_the_bot_stopped_waiting_is_not_sent_again(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path, bot_log: io.StringIO
+) -> None:
+    """Telegram answers two replies only after the bot's read timeout: they may have arrived
+    (here they did), so neither is sent again nor followed by an apology; the log counts them
+    without saying what they were."""
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    settings = settings.model_copy(update={"telegram_read_timeout": 0.5})
+    late = 1.5  # seconds: the replies come well after the bot stopped waiting
+    async with running_bot(settings):
+        stub.delay_next("sendMessage", late, times=2)
+        asked = time.monotonic()  # the clock of ApiCall.at
+        stub.push_text("comment porter plainte ?")
+        stub.push_text("/privacy", sender=Sender(OTHER_USER))
+        await stub.wait_for("sendMessage", 2, predicate=lambda call: call.at >= asked + late)
+        await settle(stub, USER_ID)
+        await settle(stub, OTHER_USER)
+    log_text = bot_log.getvalue()
+
+    [answer, barrier] = texts_to(stub, USER_ID)
+    assert answer.startswith("Voici ce que disent ") and barrier == PRIVACY
+    assert texts_to(stub, OTHER_USER) == [PRIVACY, PRIVACY]
+    assert "it may have reached Telegram: not sent again (1 so far)" in log_text
+    assert "(2 so far)" in log_text
+    assert "porter plainte" not in log_text and "could not send the apology" not in log_text
 
 
 async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Application) -> None:

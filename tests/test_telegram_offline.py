@@ -1,17 +1,23 @@
 """The Telegram transport's own decisions, offline: python-telegram-bot objects built in
-memory, no server. (tests/test_telegram_e2e.py drives the whole bot over HTTP.)"""
+memory, no server (httpx's mock transport where a request is made). (tests/test_telegram_e2e.py
+drives the whole bot over HTTP.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from telegram import Chat, Message, User
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.answer import Answer
+from bot.config import Settings
 from bot.lang import lang_of_client
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import upload_keyboard
+from bot.telegram.ptb import RetryingRateLimiter, UnconfirmedRequest, application_builder
 from bot.telegram.state import (
     ANSWERS_KEPT_PER_CHAT,
     UPLOADS_KEPT_PER_CHAT,
@@ -19,6 +25,7 @@ from bot.telegram.state import (
     PendingUpload,
     Stats,
 )
+from tests.conftest import BOT_TOKEN
 
 BOT = User(id=777, first_name="Bot", is_bot=True, username="fuite_bot")
 CITIZEN = User(id=1001, first_name="Camille", is_bot=False)
@@ -97,3 +104,74 @@ def test_a_person_counts_once_per_reply_in_the_votes() -> None:
     assert not stats.vote(1001, "1001:5", "down")
     assert stats.vote(1002, "1002:5", "down")
     assert stats.votes == {"up": 1, "down": 1}
+
+
+# --- sending again: only what surely did not reach Telegram --------------------------------
+
+
+class FlakyTelegram:
+    """An httpx transport answering as Telegram would, except that each method's first calls
+    fail with the given httpx errors (raised where the real transport would raise them)."""
+
+    def __init__(self, failures: dict[str, list[Exception]]) -> None:
+        self.failures = failures
+        self.calls: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        method = request.url.path.rsplit("/", 1)[1]
+        self.calls.append(method)
+        if self.failures.get(method):
+            raise self.failures[method].pop(0)
+        result: object = True
+        if method == "getMe":
+            result = BOT.to_dict()
+        elif method == "sendMessage":
+            result = {"message_id": len(self.calls), "date": 0, "text": "réponse",
+                      "chat": PRIVATE.to_dict()}
+        elif method == "getFile":
+            result = {"file_id": "file-id", "file_unique_id": "u1", "file_path": "docs/f.md"}
+        return httpx.Response(200, json={"ok": True, "result": result})
+
+
+def flaky_bot(telegram: FlakyTelegram) -> ExtBot[int]:
+    request = HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(telegram)})
+    return ExtBot("123:abc", request=request, rate_limiter=RetryingRateLimiter())
+
+
+@pytest.mark.parametrize("never_left", [
+    httpx.ConnectError("connection refused"),
+    httpx.ConnectTimeout("no connection in time"),
+    httpx.PoolTimeout("no free connection"),
+], ids=type)
+async def test_a_send_that_never_left_is_sent_again(never_left: Exception) -> None:
+    telegram = FlakyTelegram({"sendMessage": [never_left]})
+    async with flaky_bot(telegram) as bot:
+        sent = await bot.send_message(PRIVATE.id, "réponse")
+    assert sent.text == "réponse"
+    assert telegram.calls.count("sendMessage") == 2
+
+
+@pytest.mark.parametrize("no_answer", [
+    httpx.ReadTimeout("no answer in time"),
+    httpx.RemoteProtocolError("server disconnected without sending a response"),
+], ids=type)
+async def test_a_send_that_left_and_got_no_answer_is_not_sent_again(
+    no_answer: Exception,
+) -> None:
+    telegram = FlakyTelegram({"sendMessage": [no_answer], "getFile": [no_answer]})
+    async with flaky_bot(telegram) as bot:
+        with pytest.raises(UnconfirmedRequest):
+            await bot.send_message(PRIVATE.id, "réponse")
+        # Asking again for a file changes nothing on Telegram's side: it is asked again.
+        assert (await bot.get_file("file-id")).file_path is not None
+        assert isinstance(bot.rate_limiter, RetryingRateLimiter)
+        assert bot.rate_limiter.unconfirmed == 1
+    assert telegram.calls.count("sendMessage") == 1
+    assert telegram.calls.count("getFile") == 2
+
+
+def test_the_bot_waits_long_enough_for_slow_answers_not_to_be_taken_for_failures() -> None:
+    settings = Settings(telegram_bot_token=BOT_TOKEN, _env_file=None)
+    assert settings.telegram_read_timeout > 6  # sends answered after 6 s were seen
+    bot = application_builder(settings).build().bot
+    assert bot.request.read_timeout == settings.telegram_read_timeout

@@ -8,9 +8,10 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram import Update
 from telegram._utils.types import JSONDict
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -37,10 +38,33 @@ NETWORK_RETRIES = 3
 CONCURRENT_UPDATES = 64
 
 
+class UnconfirmedRequest(NetworkError):
+    """A request that left for Telegram and got no answer (a read timeout, a dropped
+    connection): Telegram may have carried it out, so it is not sent again."""
+
+
+def surely_not_carried_out(error: NetworkError) -> bool:
+    """Whether Telegram surely did not carry out a request that failed with ``error``: no
+    connection could be made (refused, timed out, or none free in the pool: python-telegram-bot
+    keeps httpx's exception as the cause), so the request never left; or an answer came saying
+    it failed (Telegram's error, or its front proxy's page, a 502: no cause, or the page's
+    parsing error). Not when the request left and no answer came."""
+    cause = error.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    return not isinstance(error, TimedOut) and (cause is None or isinstance(cause, TelegramError))
+
+
 class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter, which retries a 429 after its retry_after, also retrying network
-    errors and bad gateways (a bare 502 is a NetworkError) a few times with a backoff, so a
-    reply is delayed rather than lost."""
+    """AIORateLimiter, which retries a 429 after its retry_after, also retrying a few times with
+    a backoff the requests Telegram surely did not carry out (no connection; an error answer
+    such as a bad gateway), so a reply is delayed rather than lost. A send that got no answer
+    may have arrived: it is not sent again, so that nobody gets a reply twice, and the log
+    counts these."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unconfirmed = 0
 
     async def process_request(
         self,
@@ -52,16 +76,26 @@ class RetryingRateLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         request = (callback, args, kwargs, endpoint, data, rate_limit_args)
-        for attempt in range(NETWORK_RETRIES):
+        attempt = 0
+        while True:
             try:
                 return await super().process_request(*request)
             except NetworkError as error:  # TimedOut too; BadRequest is the caller's mistake
                 if isinstance(error, BadRequest):
                     raise
+                # getMe, getFile…: asking again changes nothing on Telegram's side.
+                if not surely_not_carried_out(error) and not endpoint.startswith("get"):
+                    self.unconfirmed += 1
+                    cause = type(error.__cause__ or error).__name__
+                    log.warning("%s got no answer (%s); it may have reached Telegram: not sent "
+                                "again (%d so far)", endpoint, cause, self.unconfirmed)
+                    raise UnconfirmedRequest(f"{endpoint} got no answer") from error
+                if attempt == NETWORK_RETRIES:
+                    raise
                 log.warning("%s failed (%s); retry %d", endpoint, type(error).__name__,
                             attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
-        return await super().process_request(*request)
+                attempt += 1
 
 
 class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
@@ -106,6 +140,11 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(str(settings.telegram_api_url))
         .base_file_url(file_url(str(settings.telegram_api_url)))
+        # Long enough that a slow success is not taken for a failure (sends answered in 6 s
+        # were seen): a send whose answer times out is not sent again (it may have arrived),
+        # and waiting longer only holds up that chat. Set on the builder, so every request but
+        # getUpdates (its own request, long polling) has it. Writing a request keeps
+        # python-telegram-bot's 5 s (20 s for files).
         .read_timeout(settings.telegram_read_timeout)
         .rate_limiter(RetryingRateLimiter(
             overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
