@@ -438,6 +438,36 @@ async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Ap
                      (USER_ID, message("help", "fr")[:20])]
 
 
+async def test_a_flooding_chat_does_not_hold_up_the_others(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """One user sends 300 messages at once; another user's question, sent just after, is
+    answered long before the flood is, and the flood is answered in order."""
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    settings = settings.model_copy(update={"telegram_messages_per_second": 0})
+    flood = ["/privacy", "/help"] * 150
+    other = Sender(OTHER_USER)
+    async with running_bot(settings):
+        # The process's first question takes a while (the embedding model warms up): not this
+        # test's matter, so it is asked before.
+        first = await ask(stub, "comment porter plainte ?", other)
+        for command in flood:
+            stub.push_text(command)
+        stub.push_text("quelles données ont été volées ?", sender=other)
+        [_, answer] = await stub.wait_for(
+            "sendMessage", 2, predicate=lambda call: to_chat(OTHER_USER)(call)
+            and call.params["text"] != PRIVACY, timeout=30)
+        await stub.wait_for("sendMessage", len(flood), predicate=to_chat(USER_ID), timeout=30)
+
+    assert first.params["text"].startswith("Voici ce que disent ")
+    assert answer.params["text"].startswith("Voici ce que disent ")
+    replies = stub.calls_of("sendMessage", ok=True)
+    flood_answered_first = sum(to_chat(USER_ID)(call) for call in replies[:replies.index(answer)])
+    assert flood_answered_first < len(flood) // 3
+    expected = {"/privacy": PRIVACY, "/help": message("help", "fr")}
+    assert texts_to(stub, USER_ID) == [expected[command] for command in flood]
+
+
 # --- 6. awkward messages -----------------------------------------------------------------
 
 

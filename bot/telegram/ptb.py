@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -101,34 +102,51 @@ class RetryingRateLimiter(AIORateLimiter):
 class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     """Updates of different chats are handled concurrently, those of one chat one after the
     other, in the order they came: a user's answers never overtake each other, and a slow
-    reply (a retry after a bad gateway) holds up that chat only."""
+    reply holds up that chat only.
+
+    python-telegram-bot holds one of its shared slots (max_concurrent_updates) for the whole of
+    do_process_update, so an update must not wait there for its chat: a flooding chat would
+    fill every slot, and everybody else would wait. An update whose chat is busy is queued for
+    that chat and gives its slot back at once (its task ends there); the chat's running update
+    handles the queue after itself, so a chat holds one slot however many updates it has
+    waiting, and Application.stop, which waits for the running ones, sees the queues emptied."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
+        self._waiting: dict[int, deque[Awaitable[Any]]] = {}  # busy chats: their next updates
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
-        self._chats[chat.id] = (lock, users + 1)
+        if chat.id in self._waiting:
+            self._waiting[chat.id].append(coroutine)
+            return
+        waiting = self._waiting[chat.id] = deque()
         try:
-            async with lock:  # asyncio.Lock lets its waiters in first come, first served
-                await coroutine
+            await _handle(coroutine)
+            while waiting:
+                await _handle(waiting.popleft())
         finally:
-            lock, users = self._chats[chat.id]
-            if users == 1:
-                del self._chats[chat.id]
-            else:
-                self._chats[chat.id] = (lock, users - 1)
+            del self._waiting[chat.id]
+            for never_run in waiting:  # only when cancelled, as the event loop is closed
+                if isinstance(never_run, Coroutine):
+                    never_run.close()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Nothing to release: Application.stop has waited for every update to be handled."""
+
+
+async def _handle(update_coroutine: Awaitable[Any]) -> None:
+    """Run Application.process_update for one update of a chat; the next ones run anyway."""
+    try:
+        await update_coroutine
+    except Exception:  # not a handler's: those go to the error handler within process_update
+        log.exception("an update could not be handled")
 
 
 def application_builder(settings: Settings) -> BotApplicationBuilder:
