@@ -26,6 +26,7 @@ from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.messages import message
 from bot.suggestions import Catalogue
 from bot.telegram import build_application
+from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot.telegram.ptb import file_url
 from bot.telegram.state import BotState
 from bot_testing import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, Sender, polling
@@ -466,6 +467,28 @@ async def test_a_flooding_chat_does_not_hold_up_the_others(
     assert flood_answered_first < len(flood) // 3
     expected = {"/privacy": PRIVACY, "/help": message("help", "fr")}
     assert texts_to(stub, USER_ID) == [expected[command] for command in flood]
+
+
+async def test_a_user_asking_too_fast_is_told_once_and_nobody_else_loses_a_question(
+    stub: BotAPIStub, app: Application
+) -> None:
+    """Past QUESTIONS_PER_WINDOW questions in the window, one polite word in the user's
+    language and no more answers; another user asking meanwhile gets all of theirs."""
+    hasty = Sender(USER_ID, language_code="en")
+    for _ in range(QUESTIONS_PER_WINDOW + 5):
+        stub.push_text("how do I file a complaint", sender=hasty)
+    for question in ("comment porter plainte ?", "quelles données ont été volées ?"):
+        stub.push_text(question, sender=Sender(OTHER_USER))
+    await settle(stub, USER_ID)
+    await settle(stub, OTHER_USER)
+
+    *answers, slow_down, _barrier = texts_to(stub, USER_ID)
+    assert len(answers) == QUESTIONS_PER_WINDOW
+    assert all(text.startswith("Here is what the official documents say") for text in answers)
+    assert slow_down == message("slow_down", "en", count=QUESTIONS_PER_WINDOW)
+    others = texts_to(stub, OTHER_USER)[:-1]
+    assert len(others) == 2
+    assert all(text.startswith("Voici ce que disent ") for text in others)
 
 
 # --- 6. awkward messages -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.lang import lang_of_client
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import upload_keyboard
+from bot.telegram.limits import QUESTIONS_PER_WINDOW, WINDOW_SECONDS, QuestionRateLimit
 from bot.telegram.ptb import RetryingRateLimiter, UnconfirmedRequest, application_builder
 from bot.telegram.state import (
     ANSWERS_KEPT_PER_CHAT,
@@ -175,3 +176,16 @@ def test_the_bot_waits_long_enough_for_slow_answers_not_to_be_taken_for_failures
     assert settings.telegram_read_timeout > 6  # sends answered after 6 s were seen
     bot = application_builder(settings).build().bot
     assert bot.request.read_timeout == settings.telegram_read_timeout
+
+
+def test_a_user_past_the_limit_is_told_once_and_answered_again_next_window() -> None:
+    now = 0.0
+    limit = QuestionRateLimit(clock=lambda: now)
+    assert {limit.admit(1) for _ in range(QUESTIONS_PER_WINDOW)} == {"answer"}
+    assert [limit.admit(1) for _ in range(3)] == ["slow_down", "ignore", "ignore"]
+    assert limit.admit(2) == "answer"  # the others are not held back
+    now = WINDOW_SECONDS - 0.5
+    assert limit.admit(1) == "ignore"
+    now = WINDOW_SECONDS
+    assert limit.admit(1) == "answer"
+    assert len(limit) == 1  # the windows that are over are forgotten: user 2's is gone
