@@ -36,6 +36,7 @@ from pathlib import Path
 from benchmarks.report import machine, markdown_table, percentile_ms
 from bot.index_store import save_index
 from bot.indexer import build_index
+from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot_testing import BotAPIStub, Sender
 
 REPO = Path(__file__).resolve().parent.parent
@@ -298,6 +299,9 @@ def main() -> None:
     parser.add_argument("--flood-only", action="store_true",
                         help="only measure the other users' waits under a flood (not saved)")
     args = parser.parse_args()
+    if args.questions > args.users * QUESTIONS_PER_WINDOW:
+        parser.error(f"the bot answers {QUESTIONS_PER_WINDOW} questions a minute per user: "
+                     f"give at least {-(-args.questions // QUESTIONS_PER_WINDOW)} users")
     results, starts, flooded = asyncio.run(run(args.questions, args.users, args.flood_only))
     if args.flood_only:
         return
