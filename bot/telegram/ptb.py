@@ -21,6 +21,7 @@ from telegram.ext import (
     ContextTypes,
     JobQueue,
 )
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.telegram.state import CONTEXT_TYPES, Bot, BotContext, BotState, ChatData
@@ -158,12 +159,13 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(str(settings.telegram_api_url))
         .base_file_url(file_url(str(settings.telegram_api_url)))
-        # Long enough that a slow success is not taken for a failure (sends answered in 6 s
-        # were seen): a send whose answer times out is not sent again (it may have arrived),
-        # and waiting longer only holds up that chat. Set on the builder, so every request but
-        # getUpdates (its own request, long polling) has it. Writing a request keeps
-        # python-telegram-bot's 5 s (20 s for files).
-        .read_timeout(settings.telegram_read_timeout)
+        # The read timeout, long enough that a slow success is not taken for a failure (sends
+        # answered in 6 s were seen): a send whose answer times out is not sent again (it may
+        # have arrived), and waiting longer only holds up that chat. Every request but
+        # getUpdates (its own request, long polling) has it. Given as a request rather than the
+        # builder's read_timeout, which would make the builder refuse any other request put in
+        # its place. Writing a request keeps python-telegram-bot's 5 s (20 s for files).
+        .request(HTTPXRequest(read_timeout=settings.telegram_read_timeout))
         .rate_limiter(RetryingRateLimiter(
             overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
         .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
