@@ -1,6 +1,6 @@
 """End to end: the real bot process under a burst of questions, beside an echo bot.
 
-    python -m benchmarks.telegram_load [--questions 1000] [--users 200] [--save]
+    python -m benchmarks.telegram_load [--questions 1000] [--users 200] [--save] [--flood-only]
 
 The bot runs as `python -m bot run`, in its own process, against the Bot API stand-in of the
 tests (bot_testing/) on 127.0.0.1, which runs in this process. A burst of questions
@@ -11,6 +11,9 @@ rate cap (30 messages a second, the default) and with the cap lifted (what the p
 can do), then again with 5% of sendMessage calls answered 429 or 502.
 
 Cold start: seconds from process start to the first answer, with a saved index and without.
+
+A flood: one user sends 300 questions at once, then 20 other users ask one each; how long the
+others wait, beside the same 20 questions with no flood (--flood-only measures just this).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from benchmarks.report import machine, markdown_table, percentile_ms
 from bot.index_store import save_index
 from bot.indexer import build_index
+from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot_testing import BotAPIStub, Sender
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +49,8 @@ FAULT_SEED = 11
 FIRST_USER = 100_000
 QUIET_SECONDS = 20.0  # no reply for this long: the rest are lost
 COLD_STARTS = 3
+FLOOD_MESSAGES = 300
+FLOOD_OTHERS = 20
 RESULTS = Path("docs/benchmarks/telegram_load.json")
 # What citizens ask, answered or not, French and English, with and without accents.
 QUESTIONS = [
@@ -83,6 +89,17 @@ class Burst:
     replies_per_s: float
     p50_ms: float
     p99_ms: float
+
+
+@dataclass
+class Flood:
+    """Other users' waits while one user floods the bot (or with no flood)."""
+
+    flood_messages: int
+    flood_replies: int
+    others: int
+    others_p50_ms: float
+    others_max_ms: float
 
 
 def bot_environment(stub: BotAPIStub, index_dir: Path, messages_per_second: float) -> dict:
@@ -183,6 +200,44 @@ def tally(stub: BotAPIStub, name: str, cap: float, fault_rate: float,
     )
 
 
+async def flood(messages: int, others: int, index_dir: Path, log: Path) -> Flood:
+    """One user's `messages` questions queued at once, then one question from each of
+    `others` users: how long the others wait for their answer, at Telegram's cap."""
+    flooder, first_other = FIRST_USER, FIRST_USER + 1
+    async with BotAPIStub(TOKEN) as stub:
+        async with bot_process(BOT[1], bot_environment(stub, index_dir, TELEGRAM_CAP), log):
+            await polling_started(stub)
+            # The process's first question warms the embedding model up: asked beforehand.
+            stub.push_text(QUESTIONS[0], sender=Sender(FIRST_USER - 1))
+            await stub.wait_for("sendMessage", timeout=60)
+            for n in range(messages):
+                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(flooder))
+            asked = {}
+            for n in range(others):
+                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(first_other + n))
+                asked[first_other + n] = time.monotonic()
+            answered = await stub.wait_for(
+                "sendMessage", others, timeout=120,
+                predicate=lambda call: call.params["chat_id"] in asked)
+            await asyncio.sleep(2)  # the flood's last replies
+        flood_replies = [call for call in stub.calls_of("sendMessage", ok=True)
+                         if call.params["chat_id"] == flooder]
+    waits = [call.at - asked[call.params["chat_id"]] for call in answered]
+    return Flood(messages, len(flood_replies), others, percentile_ms(waits, 50),
+                 max(waits) * 1000)
+
+
+async def floods(index_dir: Path, log: Path) -> list[Flood]:
+    results = []
+    for messages in (0, FLOOD_MESSAGES):
+        result = await flood(messages, FLOOD_OTHERS, index_dir, log)
+        print(f"flood of {result.flood_messages:3d} ({result.flood_replies} replies): "
+              f"{result.others} others wait p50 {result.others_p50_ms:7.1f} ms, "
+              f"max {result.others_max_ms:7.1f} ms", flush=True)
+        results.append(result)
+    return results
+
+
 async def cold_start(command: list[str], index_dir: Path, log: Path) -> float:
     """Seconds from process start to the first answer, a question waiting already."""
     async with BotAPIStub(TOKEN) as stub:
@@ -204,12 +259,16 @@ async def cold_starts(work: Path, saved_index: Path, log: Path) -> dict[str, flo
     return {name: statistics.median(times) for name, times in timings.items()}
 
 
-async def run(questions: int, users: int) -> tuple[list[Burst], dict[str, float]]:
+async def run(questions: int, users: int, flood_only: bool
+              ) -> tuple[list[Burst], dict[str, float], list[Flood]]:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         saved_index = work / "index"
         save_index(build_index(REPO / "corpus"), saved_index)
         log = work / "bots.log"
+        flooded = await floods(saved_index, log)
+        if flood_only:
+            return [], {}, flooded
         results = []
         for cap in (TELEGRAM_CAP, 0.0):
             for fault_rate in (0.0, FAULT_RATE):
@@ -223,7 +282,7 @@ async def run(questions: int, users: int) -> tuple[list[Burst], dict[str, float]
         problems = [line for line in log.read_text().splitlines() if " ERROR bot" in line]
         if problems:
             print(f"{len(problems)} errors logged by the bot, the first: {problems[0]}")
-    return results, starts
+    return results, starts, flooded
 
 
 def row(b: Burst) -> str:
@@ -237,15 +296,23 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=1000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--save", action="store_true", help=f"write the figures to {RESULTS}")
+    parser.add_argument("--flood-only", action="store_true",
+                        help="only measure the other users' waits under a flood (not saved)")
     args = parser.parse_args()
-    results, starts = asyncio.run(run(args.questions, args.users))
+    if args.questions > args.users * QUESTIONS_PER_WINDOW:
+        parser.error(f"the bot answers {QUESTIONS_PER_WINDOW} questions a minute per user: "
+                     f"give at least {-(-args.questions // QUESTIONS_PER_WINDOW)} users")
+    results, starts, flooded = asyncio.run(run(args.questions, args.users, args.flood_only))
+    if args.flood_only:
+        return
     for name, seconds in starts.items():
         print(f"cold start, {name}: {seconds:.2f} s (median of {COLD_STARTS})")
     if args.save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(
             {"machine": machine(), "questions": args.questions, "users": args.users,
-             "bursts": [asdict(b) for b in results], "cold_start_s": starts}, indent=1) + "\n")
+             "bursts": [asdict(b) for b in results], "cold_start_s": starts,
+             "floods": [asdict(f) for f in flooded]}, indent=1) + "\n")
         print(markdown_table(
             ["bot", "rate cap", "faults", "delivered", "lost", "dup", "failed sends",
              "replies/s", "p50 ms", "p99 ms"],

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # Telegram's broadcast limit; 0 sends as fast as the Bot API server takes messages.
     telegram_messages_per_second: float = Field(default=30, ge=0)
+    # Seconds to wait for Telegram's answer to a request (getUpdates has its own): a send
+    # whose answer does not come in time is not sent again, it may have arrived.
+    telegram_read_timeout: float = Field(default=30, gt=0)
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

@@ -7,7 +7,7 @@ Test support, not part of the bot: it needs the ``test`` (or ``bench``) extra fo
 - :mod:`bot_testing.world`: the fake Telegram (chats, messages, files, pending updates);
 - :mod:`bot_testing.methods`: the Bot API methods, as what they do to that world;
 - :mod:`bot_testing.updates`: the ``push_*`` helpers, what users do;
-- :mod:`bot_testing.faults`: failed calls, scripted or random;
+- :mod:`bot_testing.faults`: failed calls, scripted or random, and slow answers;
 - :mod:`bot_testing.ptb`: :func:`polling`, a python-telegram-bot Application run against it;
 - :mod:`bot_testing.offline`: :class:`OfflineRequest`, no server at all, for handler tests.
 """

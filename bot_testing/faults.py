@@ -1,4 +1,5 @@
-"""Fault injection: Bot API calls made to fail, on script or at random (for load tests)."""
+"""Fault injection: Bot API calls made to fail, on script or at random (for load tests), or
+answered late."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from bot_testing.wire import ApiError
 
 
 class FaultInjection:
-    """Errors to answer instead of calling a method: queued ones first, then random ones."""
+    """Errors to answer instead of calling a method: queued ones first, then random ones; and
+    delays before answering."""
 
     def __init__(self) -> None:
         self._faults: dict[str, deque[ApiError]] = {}
+        self._delays: dict[str, deque[float]] = {}
         self._random_faults: dict[str, tuple[float, tuple[int, ...], random.Random]] = {}
 
     def fail_next(
@@ -47,6 +50,19 @@ class FaultInjection:
         if not 0 <= rate <= 1:
             raise ValueError("rate must be between 0 and 1")
         self._random_faults[canonical(method)] = (rate, statuses, random.Random(seed))
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` wait ``seconds`` before being carried out
+        and answered, as a slow Telegram does. The call takes effect even when the client stops
+        waiting for the answer first: a message sent that way is delivered all the same."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._delays.setdefault(canonical(method), deque()).extend([seconds] * times)
+
+    def _next_delay(self, method: str) -> float:
+        """Seconds to wait before carrying out this call of the (canonical) ``method``."""
+        delays = self._delays.get(method)
+        return delays.popleft() if delays else 0.0
 
     def _next_fault(self, method: str) -> ApiError | None:
         """The error to answer to this call of the (canonical) ``method``, if any."""

@@ -13,7 +13,8 @@ Point python-telegram-bot at it with::
 
 Tests inject updates with the ``push_*`` helpers, observe the bot through :attr:`BotAPIStub.calls`
 and :meth:`BotAPIStub.wait_for`, and make calls fail with :meth:`BotAPIStub.fail_next` (the
-next calls) or :meth:`BotAPIStub.fail_randomly` (a share of all calls, for load tests).
+next calls) or :meth:`BotAPIStub.fail_randomly` (a share of all calls, for load tests), and
+answer late with :meth:`BotAPIStub.delay_next`.
 """
 
 from __future__ import annotations
@@ -172,6 +173,10 @@ class BotAPIStub(UpdateBuilders, ApiMethods, FaultInjection):
             params = await read_params(request)
             if request.match_info["token"] != self.token:
                 raise ApiError(401)
+            if delay := self._next_delay(method):
+                # aiohttp lets a handler finish when its client leaves (handler_cancellation
+                # is off): the call is carried out even if the bot has stopped waiting.
+                await asyncio.sleep(delay)
             if fault := self._next_fault(method):
                 raise fault
             handler = self._handler(method)

@@ -2,8 +2,9 @@
 
 Driven by a real python-telegram-bot Application or Bot, or by bare HTTP requests, it answers as
 Telegram does: a text is echoed exactly once, a wrong token is refused, getUpdates long-polls and
-honours offset and limit, uploaded files can be downloaded, a 429 carries retry_after and a 502
-is a bare proxy page. The bot's own tests (test_telegram_e2e.py) rely on it.
+honours offset and limit, uploaded files can be downloaded, a 429 carries retry_after, a 502
+is a bare proxy page and a delayed call is carried out even if the client stopped waiting. The
+bot's own tests (test_telegram_e2e.py) rely on it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -23,6 +25,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import (
     Application,
@@ -353,3 +356,28 @@ async def test_random_faults_hit_a_reproducible_share_of_the_calls(stub: BotAPIS
     assert after == [200] * 20
     answered = [call.at for call in stub.calls]
     assert answered == sorted(answered)
+
+
+async def test_a_delayed_call_is_answered_late_and_carried_out_even_if_the_client_left(
+    stub: BotAPIStub,
+) -> None:
+    """What a slow Telegram does: the answer comes late, and a client that stopped waiting
+    (a read timeout) has still sent its message, which is delivered once."""
+    stub.delay_next("sendMessage", 0.5, times=2)
+    async with Bot(TOKEN, base_url=stub.base_url) as bot:
+        asked = time.monotonic()
+        slow = await bot.send_message(DEFAULT_USER_ID, "lent", read_timeout=5)
+        answered = time.monotonic()
+        with pytest.raises(TimedOut):
+            await bot.send_message(DEFAULT_USER_ID, "abandonné", read_timeout=0.1)
+        [late] = await stub.wait_for(
+            "sendMessage", predicate=lambda call: call.params["text"] == "abandonné")
+        await bot.send_message(DEFAULT_USER_ID, "rapide")  # the delays were used up
+
+    assert slow.text == "lent"
+    assert answered - asked >= 0.5
+    assert late.ok and late.result["text"] == "abandonné"
+    assert [call.params["text"] for call in stub.calls_of("sendMessage")] == [
+        "lent", "abandonné", "rapide"]
+    with pytest.raises(ValueError, match="negative"):
+        stub.delay_next("sendMessage", -1)

@@ -14,6 +14,7 @@ def test_admin_ids_are_read_comma_separated(monkeypatch):
     ("WEBHOOK_PORT", "99999"),
     ("LOG_LEVEL", "chatty"),
     ("TELEGRAM_MESSAGES_PER_SECOND", "-1"),
+    ("TELEGRAM_READ_TIMEOUT", "0"),
 ])
 def test_an_invalid_setting_is_one_line_naming_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(name, value)

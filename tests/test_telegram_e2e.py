@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,6 +26,7 @@ from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.messages import message
 from bot.suggestions import Catalogue
 from bot.telegram import build_application
+from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot.telegram.ptb import file_url
 from bot.telegram.state import BotState
 from bot_testing import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, Sender, polling
@@ -392,6 +394,34 @@ async def test_a_failed_send_is_retried_and_delivered_once(
     assert delivered[0].params["text"] == failed[0].params["text"]
 
 
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_a_send_answered_after_the_bot_stopped_waiting_is_not_sent_again(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path, bot_log: io.StringIO
+) -> None:
+    """Telegram answers two replies only after the bot's read timeout: they may have arrived
+    (here they did), so neither is sent again nor followed by an apology; the log counts them
+    without saying what they were."""
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    settings = settings.model_copy(update={"telegram_read_timeout": 0.5})
+    late = 1.5  # seconds: the replies come well after the bot stopped waiting
+    async with running_bot(settings):
+        stub.delay_next("sendMessage", late, times=2)
+        asked = time.monotonic()  # the clock of ApiCall.at
+        stub.push_text("comment porter plainte ?")
+        stub.push_text("/privacy", sender=Sender(OTHER_USER))
+        await stub.wait_for("sendMessage", 2, predicate=lambda call: call.at >= asked + late)
+        await settle(stub, USER_ID)
+        await settle(stub, OTHER_USER)
+    log_text = bot_log.getvalue()
+
+    [answer, barrier] = texts_to(stub, USER_ID)
+    assert answer.startswith("Voici ce que disent ") and barrier == PRIVACY
+    assert texts_to(stub, OTHER_USER) == [PRIVACY, PRIVACY]
+    assert "it may have reached Telegram: not sent again (1 so far)" in log_text
+    assert "(2 so far)" in log_text
+    assert "porter plainte" not in log_text and "could not send the apology" not in log_text
+
+
 async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Application) -> None:
     stub.fail_next("sendMessage", 502)  # the answer is sent again after a 0.5 s backoff
     stub.push_text("comment porter plainte ?")
@@ -407,6 +437,58 @@ async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Ap
     assert order == [(OTHER_USER, message("start", "fr")[:20]),
                      (USER_ID, "Voici ce que disent "),
                      (USER_ID, message("help", "fr")[:20])]
+
+
+async def test_a_flooding_chat_does_not_hold_up_the_others(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """One user sends 300 messages at once; another user's question, sent just after, is
+    answered long before the flood is, and the flood is answered in order."""
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    settings = settings.model_copy(update={"telegram_messages_per_second": 0})
+    flood = ["/privacy", "/help"] * 150
+    other = Sender(OTHER_USER)
+    async with running_bot(settings):
+        # The process's first question takes a while (the embedding model warms up): not this
+        # test's matter, so it is asked before.
+        first = await ask(stub, "comment porter plainte ?", other)
+        for command in flood:
+            stub.push_text(command)
+        stub.push_text("quelles données ont été volées ?", sender=other)
+        [_, answer] = await stub.wait_for(
+            "sendMessage", 2, predicate=lambda call: to_chat(OTHER_USER)(call)
+            and call.params["text"] != PRIVACY, timeout=30)
+        await stub.wait_for("sendMessage", len(flood), predicate=to_chat(USER_ID), timeout=30)
+
+    assert first.params["text"].startswith("Voici ce que disent ")
+    assert answer.params["text"].startswith("Voici ce que disent ")
+    replies = stub.calls_of("sendMessage", ok=True)
+    flood_answered_first = sum(to_chat(USER_ID)(call) for call in replies[:replies.index(answer)])
+    assert flood_answered_first < len(flood) // 3
+    expected = {"/privacy": PRIVACY, "/help": message("help", "fr")}
+    assert texts_to(stub, USER_ID) == [expected[command] for command in flood]
+
+
+async def test_a_user_asking_too_fast_is_told_once_and_nobody_else_loses_a_question(
+    stub: BotAPIStub, app: Application
+) -> None:
+    """Past QUESTIONS_PER_WINDOW questions in the window, one polite word in the user's
+    language and no more answers; another user asking meanwhile gets all of theirs."""
+    hasty = Sender(USER_ID, language_code="en")
+    for _ in range(QUESTIONS_PER_WINDOW + 5):
+        stub.push_text("how do I file a complaint", sender=hasty)
+    for question in ("comment porter plainte ?", "quelles données ont été volées ?"):
+        stub.push_text(question, sender=Sender(OTHER_USER))
+    await settle(stub, USER_ID)
+    await settle(stub, OTHER_USER)
+
+    *answers, slow_down, _barrier = texts_to(stub, USER_ID)
+    assert len(answers) == QUESTIONS_PER_WINDOW
+    assert all(text.startswith("Here is what the official documents say") for text in answers)
+    assert slow_down == message("slow_down", "en", count=QUESTIONS_PER_WINDOW)
+    others = texts_to(stub, OTHER_USER)[:-1]
+    assert len(others) == 2
+    assert all(text.startswith("Voici ce que disent ") for text in others)
 
 
 # --- 6. awkward messages -----------------------------------------------------------------

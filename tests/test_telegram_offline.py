@@ -1,6 +1,7 @@
 """The Telegram transport's own decisions, offline: python-telegram-bot objects built in
 memory and handed to Application.process_update, no server (bot_testing.offline answers
-the bot's calls). tests/test_telegram_e2e.py drives the whole bot over HTTP."""
+the bot's calls, or httpx's mock transport where a real request is made).
+tests/test_telegram_e2e.py drives the whole bot over HTTP."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from telegram import Chat, Message, MessageEntity, Update, User
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
@@ -21,6 +25,8 @@ from bot.messages import message
 from bot.telegram import build_application
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import upload_keyboard
+from bot.telegram.limits import QUESTIONS_PER_WINDOW, WINDOW_SECONDS, QuestionRateLimit
+from bot.telegram.ptb import RetryingRateLimiter, UnconfirmedRequest, application_builder
 from bot.telegram.state import (
     ANSWERS_KEPT_PER_CHAT,
     UPLOADS_KEPT_PER_CHAT,
@@ -29,6 +35,7 @@ from bot.telegram.state import (
     Stats,
 )
 from bot_testing.offline import OfflineRequest
+from tests.conftest import BOT_TOKEN
 
 BOT = User(id=777, first_name="Bot", is_bot=True, username="fuite_bot")
 CITIZEN = User(id=1001, first_name="Camille", is_bot=False)
@@ -165,3 +172,87 @@ async def test_stats_from_a_citizen_are_refused_and_run_nothing(offline) -> None
     app, request = offline
     await app.process_update(update(app, "/stats"))
     assert [s["text"] for s in request.sent()] == [message("admin_only", "fr")]
+
+
+# --- sending again: only what surely did not reach Telegram --------------------------------
+
+
+class FlakyTelegram:
+    """An httpx transport answering as Telegram would, except that each method's first calls
+    fail with the given httpx errors (raised where the real transport would raise them)."""
+
+    def __init__(self, failures: dict[str, list[Exception]]) -> None:
+        self.failures = failures
+        self.calls: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        method = request.url.path.rsplit("/", 1)[1]
+        self.calls.append(method)
+        if self.failures.get(method):
+            raise self.failures[method].pop(0)
+        result: object = True
+        if method == "getMe":
+            result = BOT.to_dict()
+        elif method == "sendMessage":
+            result = {"message_id": len(self.calls), "date": 0, "text": "réponse",
+                      "chat": PRIVATE.to_dict()}
+        elif method == "getFile":
+            result = {"file_id": "file-id", "file_unique_id": "u1", "file_path": "docs/f.md"}
+        return httpx.Response(200, json={"ok": True, "result": result})
+
+
+def flaky_bot(telegram: FlakyTelegram) -> ExtBot[int]:
+    request = HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(telegram)})
+    return ExtBot("123:abc", request=request, rate_limiter=RetryingRateLimiter())
+
+
+@pytest.mark.parametrize("never_left", [
+    httpx.ConnectError("connection refused"),
+    httpx.ConnectTimeout("no connection in time"),
+    httpx.PoolTimeout("no free connection"),
+], ids=type)
+async def test_a_send_that_never_left_is_sent_again(never_left: Exception) -> None:
+    telegram = FlakyTelegram({"sendMessage": [never_left]})
+    async with flaky_bot(telegram) as bot:
+        sent = await bot.send_message(PRIVATE.id, "réponse")
+    assert sent.text == "réponse"
+    assert telegram.calls.count("sendMessage") == 2
+
+
+@pytest.mark.parametrize("no_answer", [
+    httpx.ReadTimeout("no answer in time"),
+    httpx.RemoteProtocolError("server disconnected without sending a response"),
+], ids=type)
+async def test_a_send_that_left_and_got_no_answer_is_not_sent_again(
+    no_answer: Exception,
+) -> None:
+    telegram = FlakyTelegram({"sendMessage": [no_answer], "getFile": [no_answer]})
+    async with flaky_bot(telegram) as bot:
+        with pytest.raises(UnconfirmedRequest):
+            await bot.send_message(PRIVATE.id, "réponse")
+        # Asking again for a file changes nothing on Telegram's side: it is asked again.
+        assert (await bot.get_file("file-id")).file_path is not None
+        assert isinstance(bot.rate_limiter, RetryingRateLimiter)
+        assert bot.rate_limiter.unconfirmed == 1
+    assert telegram.calls.count("sendMessage") == 1
+    assert telegram.calls.count("getFile") == 2
+
+
+def test_the_bot_waits_long_enough_for_slow_answers_not_to_be_taken_for_failures() -> None:
+    settings = Settings(telegram_bot_token=BOT_TOKEN, _env_file=None)
+    assert settings.telegram_read_timeout > 6  # sends answered after 6 s were seen
+    bot = application_builder(settings).build().bot
+    assert bot.request.read_timeout == settings.telegram_read_timeout
+
+
+def test_a_user_past_the_limit_is_told_once_and_answered_again_next_window() -> None:
+    now = 0.0
+    limit = QuestionRateLimit(clock=lambda: now)
+    assert {limit.admit(1) for _ in range(QUESTIONS_PER_WINDOW)} == {"answer"}
+    assert [limit.admit(1) for _ in range(3)] == ["slow_down", "ignore", "ignore"]
+    assert limit.admit(2) == "answer"  # the others are not held back
+    now = WINDOW_SECONDS - 0.5
+    assert limit.admit(1) == "ignore"
+    now = WINDOW_SECONDS
+    assert limit.admit(1) == "answer"
+    assert len(limit) == 1  # the windows that are over are forgotten: user 2's is gone

@@ -20,7 +20,7 @@ from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
 from bot.telegram import admins, citizens
 from bot.telegram.citizens import user_lang
-from bot.telegram.ptb import BotApplication, application_builder
+from bot.telegram.ptb import BotApplication, UnconfirmedRequest, application_builder
 from bot.telegram.state import BotContext, BotState
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the error (never the message text) and apologise to the user."""
+    """Log the error (never the message text) and apologise to the user; but not for a
+    reply that got no answer from Telegram: it may well have arrived, and it is logged."""
+    if isinstance(context.error, UnconfirmedRequest):
+        return
     log.error("error while handling an update: %s", type(context.error).__name__,
               exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:

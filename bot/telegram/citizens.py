@@ -16,6 +16,7 @@ from bot.render import render_sources
 from bot.render_html import render_html, render_more_html
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import answer_keyboard, suggested_question, suggestion_keyboard
+from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot.telegram.state import BotContext
 
 
@@ -80,6 +81,12 @@ async def answer_question(update: Update, context: BotContext, text: str) -> Non
     # would spend one of the 30 requests a second Telegram allows (docs/benchmarks.md). The
     # question's embedding is CPU work: it runs in a worker thread, off the event loop.
     state = context.state
+    user = update.effective_user
+    admission = state.question_limit.admit(user.id) if user is not None else "answer"
+    if admission == "slow_down":
+        await reply(update, message("slow_down", user_lang(update), count=QUESTIONS_PER_WINDOW))
+    if admission != "answer":
+        return
     answers = state.answers  # the same index for the answer and its suggestion buttons
     answer = await asyncio.to_thread(answers.answer, text)
     state.stats.record(answer)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import httpx
 from telegram import Update
 from telegram._utils.types import JSONDict, ODVInput
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,10 +41,33 @@ NETWORK_RETRIES = 3
 CONCURRENT_UPDATES = 64
 
 
+class UnconfirmedRequest(NetworkError):
+    """A request that left for Telegram and got no answer (a read timeout, a dropped
+    connection): Telegram may have carried it out, so it is not sent again."""
+
+
+def surely_not_carried_out(error: NetworkError) -> bool:
+    """Whether Telegram surely did not carry out a request that failed with ``error``: no
+    connection could be made (refused, timed out, or none free in the pool: python-telegram-bot
+    keeps httpx's exception as the cause), so the request never left; or an answer came saying
+    it failed (Telegram's error, or its front proxy's page, a 502: no cause, or the page's
+    parsing error). Not when the request left and no answer came."""
+    cause = error.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    return not isinstance(error, TimedOut) and (cause is None or isinstance(cause, TelegramError))
+
+
 class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter, which retries a 429 after its retry_after, also retrying network
-    errors and bad gateways (a bare 502 is a NetworkError) a few times with a backoff, so a
-    reply is delayed rather than lost."""
+    """AIORateLimiter, which retries a 429 after its retry_after, also retrying a few times with
+    a backoff the requests Telegram surely did not carry out (no connection; an error answer
+    such as a bad gateway), so a reply is delayed rather than lost. A send that got no answer
+    may have arrived: it is not sent again, so that nobody gets a reply twice, and the log
+    counts these."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unconfirmed = 0
 
     async def process_request(
         self,
@@ -54,49 +79,76 @@ class RetryingRateLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         request = (callback, args, kwargs, endpoint, data, rate_limit_args)
-        for attempt in range(NETWORK_RETRIES):
+        attempt = 0
+        while True:
             try:
                 return await super().process_request(*request)
             except NetworkError as error:  # TimedOut too; BadRequest is the caller's mistake
                 if isinstance(error, BadRequest):
                     raise
+                # getMe, getFile…: asking again changes nothing on Telegram's side.
+                if not surely_not_carried_out(error) and not endpoint.startswith("get"):
+                    self.unconfirmed += 1
+                    cause = type(error.__cause__ or error).__name__
+                    log.warning("%s got no answer (%s); it may have reached Telegram: not sent "
+                                "again (%d so far)", endpoint, cause, self.unconfirmed)
+                    raise UnconfirmedRequest(f"{endpoint} got no answer") from error
+                if attempt == NETWORK_RETRIES:
+                    raise
                 log.warning("%s failed (%s); retry %d", endpoint, type(error).__name__,
                             attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
-        return await super().process_request(*request)
+                attempt += 1
 
 
 class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     """Updates of different chats are handled concurrently, those of one chat one after the
     other, in the order they came: a user's answers never overtake each other, and a slow
-    reply (a retry after a bad gateway) holds up that chat only."""
+    reply holds up that chat only.
+
+    python-telegram-bot holds one of its shared slots (max_concurrent_updates) for the whole of
+    do_process_update, so an update must not wait there for its chat: a flooding chat would
+    fill every slot, and everybody else would wait. An update whose chat is busy is queued for
+    that chat and gives its slot back at once (its task ends there); the chat's running update
+    handles the queue after itself, so a chat holds one slot however many updates it has
+    waiting, and Application.stop, which waits for the running ones, sees the queues emptied."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
+        self._waiting: dict[int, deque[Awaitable[Any]]] = {}  # busy chats: their next updates
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
-        self._chats[chat.id] = (lock, users + 1)
+        if chat.id in self._waiting:
+            self._waiting[chat.id].append(coroutine)
+            return
+        waiting = self._waiting[chat.id] = deque()
         try:
-            async with lock:  # asyncio.Lock lets its waiters in first come, first served
-                await coroutine
+            await _handle(coroutine)
+            while waiting:
+                await _handle(waiting.popleft())
         finally:
-            lock, users = self._chats[chat.id]
-            if users == 1:
-                del self._chats[chat.id]
-            else:
-                self._chats[chat.id] = (lock, users - 1)
+            del self._waiting[chat.id]
+            for never_run in waiting:  # only when cancelled, as the event loop is closed
+                if isinstance(never_run, Coroutine):
+                    never_run.close()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Nothing to release: Application.stop has waited for every update to be handled."""
+
+
+async def _handle(update_coroutine: Awaitable[Any]) -> None:
+    """Run Application.process_update for one update of a chat; the next ones run anyway."""
+    try:
+        await update_coroutine
+    except Exception:  # not a handler's: those go to the error handler within process_update
+        log.exception("an update could not be handled")
 
 
 class ReadableUpdatesRequest(HTTPXRequest):
@@ -152,6 +204,13 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(str(settings.telegram_api_url))
         .base_file_url(file_url(str(settings.telegram_api_url)))
+        # The read timeout, long enough that a slow success is not taken for a failure (sends
+        # answered in 6 s were seen): a send whose answer times out is not sent again (it may
+        # have arrived), and waiting longer only holds up that chat. Every request but
+        # getUpdates (its own request, long polling) has it. Given as a request rather than the
+        # builder's read_timeout, which would make the builder refuse any other request put in
+        # its place. Writing a request keeps python-telegram-bot's 5 s (20 s for files).
+        .request(HTTPXRequest(read_timeout=settings.telegram_read_timeout))
         .rate_limiter(RetryingRateLimiter(
             overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
         .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))

@@ -17,6 +17,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
 from bot.privacy import redact
+from bot.telegram.limits import QuestionRateLimit
 
 ANSWERS_KEPT_PER_CHAT = 20
 UPLOADS_KEPT_PER_CHAT = 3
@@ -62,6 +63,7 @@ class BotState:
         self._settings: Settings | None = None
         self.builder: AnswerBuilder | None = None
         self.stats = Stats()
+        self.question_limit = QuestionRateLimit()
         self.rebuild_lock = asyncio.Lock()
 
     def configure(self, settings: Settings) -> None:
