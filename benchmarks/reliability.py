@@ -7,7 +7,9 @@ was thrown at the bot and what came out (lost, duplicated, crashed), for docs/re
   markup, huge lines, through one `python -m bot ask --json -` (BM25 alone, for speed);
 - hostile corpus files, added as an admin's uploads are;
 - fuzzed Telegram messages from many users to the real bot process, over the Bot API
-  stand-in (bot_testing), with texts, commands, edits, stickers, forged buttons.
+  stand-in (bot_testing): texts, commands, stickers;
+- a 1,000-question burst at Telegram's cap with 10% of sends failing (429 or 502) and some
+  answered only after 6 s (a slow success must not be sent twice).
 
 Every input is drawn from a fixed seed, so two runs throw the same things.
 """
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,12 +33,15 @@ from pathlib import Path
 from benchmarks.report import machine, markdown_table
 from benchmarks.telegram_load import (
     BOT,
+    QUESTIONS,
     REPO,
+    TELEGRAM_CAP,
     TOKEN,
     all_replies,
     bot_environment,
     bot_process,
     polling_started,
+    tally,
 )
 from bot.corpus import FileRefused, add_file, load_corpus
 from bot.index_store import save_index
@@ -45,6 +51,9 @@ from bot_testing import BotAPIStub, Sender
 SEED = 2024
 RESULTS = Path("docs/reliability/results.json")
 FIRST_USER = 500_000
+BURST_QUESTIONS, BURST_USERS = 1_000, 200
+FAULT_RATE = 0.10
+SLOW_SENDS, SLOW_SEND_SECONDS = 20, 6.0
 WORDS = ["plainte", "données", "viamedis", "almerys", "mutuelle", "CNIL", "fuite", "tiers",
          "payant", "how", "complaint", "stolen", "quand", "qui", "1 85 05 78 006 084 36",
          "<b>", "</i>", "*gras*", "_it_", "[lien](javascript:x)", "&amp;", "😀", "🔥🔥",
@@ -209,6 +218,31 @@ async def telegram_fuzz(messages: int, users: int, index_dir: Path, log: Path) -
                  lost=lost, duplicated=duplicated, crashed=int(not alive))
 
 
+async def faulty_burst(questions: int, users: int, index_dir: Path, log: Path) -> Probe:
+    """A burst at Telegram's cap while one send in ten fails (429 or 502) and some sends are
+    answered only after 6 s: every question must get one answer, none twice."""
+    async with BotAPIStub(TOKEN) as stub:
+        async with bot_process(BOT[1], bot_environment(stub, index_dir, TELEGRAM_CAP), log):
+            await polling_started(stub)
+            stub.fail_randomly("sendMessage", FAULT_RATE, (429, 502), seed=SEED)
+            stub.delay_next("sendMessage", SLOW_SEND_SECONDS, times=SLOW_SENDS)
+            asked: dict[int, list[float]] = defaultdict(list)
+            started = time.monotonic()
+            for n in range(questions):
+                user = FIRST_USER + n % users
+                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(user))
+                asked[user].append(time.monotonic())
+            await all_replies(stub, questions)
+        result = tally(stub, "bot", TELEGRAM_CAP, FAULT_RATE, asked, started)
+    unconfirmed = sum("it may have reached Telegram" in line
+                      for line in log.read_text().splitlines())
+    return Probe(f"burst from {users} users at the 30/s cap, {FAULT_RATE:.0%} 429/502, "
+                 f"{SLOW_SENDS} sends answered after {SLOW_SEND_SECONDS:g} s", questions,
+                 f"{result.delivered} delivered, {result.failed_sends} failed sends retried, "
+                 f"{unconfirmed} unconfirmed sends, {result.replies_per_s:.1f} replies/s",
+                 lost=result.lost, duplicated=result.duplicated, crashed=0)
+
+
 async def run(lines: int, messages: int, users: int) -> list[Probe]:
     probes = []
     for probe in (lambda: command_line_fuzz(lines), hostile_uploads):
@@ -219,6 +253,10 @@ async def run(lines: int, messages: int, users: int) -> list[Probe]:
         index_dir, log = Path(folder) / "index", Path(folder) / "bot.log"
         save_index(build_index(REPO / "corpus", embeddings=False), index_dir)
         probes.append(await telegram_fuzz(messages, users, index_dir, log))
+        print(probes[-1], flush=True)
+        embedded = Path(folder) / "embedded-index"
+        save_index(build_index(REPO / "corpus"), embedded)
+        probes.append(await faulty_burst(BURST_QUESTIONS, BURST_USERS, embedded, log))
         print(probes[-1], flush=True)
     return probes
 
