@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import io
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.lang import Lang
 from bot.logs import QUIET_LOGGERS, configure_logging
-from bot.messages import message
+from bot.messages import format_date, message
 from bot.suggestions import Catalogue
 from bot.telegram import build_application
 from bot.telegram.ptb import file_url
@@ -62,6 +64,7 @@ def make_settings(stub: BotAPIStub, corpus_dir: Path, tmp_path: Path) -> Setting
         telegram_api_url=stub.base_url,
         corpus_dir=corpus_dir,
         index_dir=tmp_path / "index",
+        database_path=tmp_path / "data" / "bot.sqlite3",
         admin_user_ids=frozenset({ADMIN_ID}),
     )
 
@@ -366,7 +369,7 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
 
     assert sorted(p.name for p in corpus_dir.iterdir()) == before
     assert not (corpus_dir.parent / "evil.md").exists()
-    assert sorted(p.name for p in corpus_dir.parent.iterdir()) == ["corpus", "index"]
+    assert sorted(p.name for p in corpus_dir.parent.iterdir()) == ["corpus", "data", "index"]
     # Only the UTF-8 check needed the file's bytes: nothing else was downloaded.
     assert len(stub.downloads) == 1
     declined = await ask(stub, TARTE_QUESTION)
@@ -525,7 +528,8 @@ async def test_more_button_and_votes(stub: BotAPIStub, app: Application) -> None
     assert "déjà" in await press("vote:up")
     assert "déjà" in await press("vote:down")
     assert (await press("vote:down", Sender(2002, "en"))).startswith("Thanks")
-    assert dict(state(app).stats.votes) == {"up": 1, "down": 1}
+    counted = state(app).store.statistics(0)
+    assert (counted.up, counted.down) == (1, 1)
     await settle(stub, USER_ID)
     assert stub.calls_of("answerCallbackQuery", ok=False) == []
 
@@ -669,7 +673,7 @@ async def test_logs_never_hold_the_token_or_what_users_wrote(
             stub, ADMIN_ID,
             lambda: stub.push_document("tarte.md", "text/markdown", TARTE, sender=ADMIN),
         )
-        kept = str(dict(state(app).stats.declined_questions))
+        kept = str(state(app).store.unanswered())
     log_text = bot_log.getvalue()
 
     assert "serving 5 documents" in log_text  # the log was captured at all
@@ -827,3 +831,61 @@ async def test_a_button_whose_question_left_the_catalogue_only_says_so(
     assert query_answer.params["text"] == message("suggestion_gone", "fr")
     [still_there], _ = await tap(stub, start, "ask:0:fr")
     assert_is_answer(still_there)
+
+
+# --- 11. what survives a restart, and what is kept ---------------------------------------
+
+
+async def test_statistics_and_votes_survive_a_restart(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    async with running_bot(settings):
+        answer = await ask(stub, "comment porter plainte ?")
+        await ask(stub, "ma recette secrète zorglub ?")
+        stub.push_callback_query(answer.result, "vote:up")
+        [thanks] = await stub.wait_for("answerCallbackQuery")
+        assert thanks.params["text"].startswith("Merci")
+
+    async with running_bot(settings):
+        stub.push_callback_query(answer.result, "vote:down")
+        [_, again] = await stub.wait_for("answerCallbackQuery", 2)
+        assert "déjà" in again.params["text"]
+        [stats] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats", sender=ADMIN))
+    text = stats.params["text"]
+    assert text.startswith(f"Statistiques depuis le {format_date(date.today(), 'fr')} :")
+    assert "questions répondues : 1" in text
+    assert "questions sans réponse : 1" in text
+    assert "👍 1 · 👎 0" in text
+    assert "1× ma recette secrète zorglub ?" in text
+    assert text.endswith(message("stats_csv_hint", "fr"))
+
+
+async def test_stats_csv_sends_every_unanswered_question_as_a_spreadsheet(
+    stub: BotAPIStub, app: Application
+) -> None:
+    [empty] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats csv", sender=ADMIN))
+    assert empty.params["text"] == message("stats_csv_empty", "fr")
+
+    for question in ("ma recette secrète zorglub ?", "=HYPERLINK(\"http://evil\") zorglub",
+                     "ma recette secrète zorglub ?",
+                     "Je m'appelle Jean Dupont, ma recette secrète zorglub ?"):
+        await ask(stub, question)
+    await exchange(stub, ADMIN_ID,
+                   lambda: stub.push_text("/stats csv", sender=Sender(ADMIN_ID, "en")))
+    [sent] = stub.calls_of("sendDocument", ok=True)
+    assert sent.params["chat_id"] == ADMIN_ID
+    assert sent.params["caption"] == message("stats_csv_caption", "en", count=3)
+    document = sent.params["document"]
+    assert document.filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(document.data.decode("utf-8-sig"))))
+    assert rows[:2] == [["question", "count"], ["ma recette secrète zorglub ?", "2"]]
+    assert sorted(rows[2:]) == [["'=hyperlink(\"http://evil\") zorglub", "1"],
+                                ["je m'appelle [nom], ma recette secrète zorglub ?", "1"]]
+
+    [in_group] = await exchange(
+        stub, DEFAULT_GROUP_ID,
+        lambda: stub.push_group_text("/stats@stub_test_bot csv", sender=ADMIN))
+    assert in_group.params["text"] == message("stats_private_only", "fr")
+    assert len(stub.calls_of("sendDocument")) == 1
+

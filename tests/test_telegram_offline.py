@@ -17,7 +17,6 @@ from bot.telegram.state import (
     UPLOADS_KEPT_PER_CHAT,
     ChatData,
     PendingUpload,
-    Stats,
 )
 
 BOT = User(id=777, first_name="Bot", is_bot=True, username="fuite_bot")
@@ -90,10 +89,3 @@ def test_a_chat_keeps_its_latest_answers_and_uploads_only() -> None:
             for n in range(UPLOADS_KEPT_PER_CHAT + 2)]
     assert list(chat.uploads) == keys[-UPLOADS_KEPT_PER_CHAT:]
 
-
-def test_a_person_counts_once_per_reply_in_the_votes() -> None:
-    stats = Stats()
-    assert stats.vote(1001, "1001:5", "up")
-    assert not stats.vote(1001, "1001:5", "down")
-    assert stats.vote(1002, "1002:5", "down")
-    assert stats.votes == {"up": 1, "down": 1}

@@ -1,5 +1,6 @@
 """The Telegram application: the table of handlers, what runs before the first update
-(post_init), the error handler, and running it by long polling or webhook."""
+(post_init) and after the last (post_shutdown), the error handler, and running it by long
+polling or webhook."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ from bot.index_store import load_or_build_index
 from bot.lang import LANGS
 from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
+from bot.store import Store, StoreError
 from bot.telegram import admins, citizens
 from bot.telegram.citizens import user_lang
 from bot.telegram.ptb import BotApplication, application_builder
 from bot.telegram.state import BotContext, BotState
 
 log = logging.getLogger(__name__)
-
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -38,8 +39,10 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def post_init(application: BotApplication) -> None:
-    """Serve the index (the saved one if current) and set the menus of commands."""
+    """Open the store, serve the index (the saved one if current), set the menus of
+    commands."""
     state: BotState = application.bot_data
+    await asyncio.to_thread(state.store.open)
     index = await asyncio.to_thread(
         load_or_build_index, state.settings.corpus_dir, state.settings.index_dir)
     state.serve(await asyncio.to_thread(admins.ready_answers, index))
@@ -58,10 +61,16 @@ async def post_init(application: BotApplication) -> None:
             log.warning("could not set the admin menu for one admin (no chat yet)")
 
 
+async def post_shutdown(application: BotApplication) -> None:
+    await asyncio.to_thread(application.bot_data.store.close)
+
+
 def build_application(settings: Settings) -> BotApplication:
     """The python-telegram-bot Application with every handler, not yet started."""
-    application = application_builder(settings).post_init(post_init).build()
-    application.bot_data.configure(settings)
+    store = Store(settings.database_path)
+    application = (application_builder(settings).post_init(post_init)
+                   .post_shutdown(post_shutdown).build())
+    application.bot_data.configure(settings, store)
     private = filters.ChatType.PRIVATE
     application.add_handlers([
         CommandHandler("start", citizens.start),
@@ -108,6 +117,9 @@ def run_bot(settings: Settings) -> int:
         )
     except InvalidToken:
         log.error("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
+        return 2
+    except StoreError as error:
+        log.error("%s", error)
         return 2
     except NetworkError as error:  # at start-up: once running, polling retries by itself
         log.error("cannot reach the Telegram Bot API at %s (%s)",
