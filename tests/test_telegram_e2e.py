@@ -27,6 +27,7 @@ from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.messages import format_date, message
 from bot.suggestions import Catalogue
 from bot.telegram import build_application
+from bot.telegram import state as state_module
 from bot.telegram.ptb import file_url
 from bot.telegram.state import BotState
 from bot_testing import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall, BotAPIStub, Sender, polling
@@ -888,4 +889,21 @@ async def test_stats_csv_sends_every_unanswered_question_as_a_spreadsheet(
         lambda: stub.push_group_text("/stats@stub_test_bot csv", sender=ADMIN))
     assert in_group.params["text"] == message("stats_private_only", "fr")
     assert len(stub.calls_of("sendDocument")) == 1
+
+
+async def test_only_the_most_recent_chats_keep_their_answers(
+    stub: BotAPIStub, app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state_module, "CHATS_KEPT", 2)
+    oldest = await ask(stub, BROAD_QUESTION)
+    recent = await ask(stub, BROAD_QUESTION, Sender(OTHER_USER))
+    await ask(stub, "comment porter plainte ?", Sender(BARRIER_USER))
+    assert USER_ID not in app.chat_data
+
+    [more] = await exchange(stub, OTHER_USER,
+                            lambda: stub.push_callback_query(recent.result, "more"))
+    assert "<blockquote>" in more.params["text"]
+    stub.push_callback_query(oldest.result, "more")
+    [_, gone] = await stub.wait_for("answerCallbackQuery", 2)
+    assert gone.params["text"] == message("more_gone", "fr")
 

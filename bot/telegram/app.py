@@ -11,7 +11,13 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.config import Settings
 from bot.index_store import load_or_build_index
@@ -25,6 +31,23 @@ from bot.telegram.ptb import BotApplication, application_builder
 from bot.telegram.state import BotContext, BotState
 
 log = logging.getLogger(__name__)
+
+# Handler groups run in order: the recent chats are noted first.
+FIRST_GROUP = -1
+
+
+async def chat_seen(update: Update, context: BotContext) -> None:
+    """Keep the data of the most recent chats only: a chat no longer among them loses its
+    "more" answers and pending uploads (their buttons then say so)."""
+    application = context.application
+    if update.effective_chat is not None:
+        for chat_id in context.state.chat_seen(update.effective_chat.id):
+            application.drop_chat_data(chat_id)
+    # python-telegram-bot notes the id of every chat and user it sees, and of every chat
+    # dropped, for a persistence to save; without one (this bot has none) nothing empties them.
+    application._chat_ids_to_be_updated_in_persistence.clear()
+    application._user_ids_to_be_updated_in_persistence.clear()
+    application._chat_ids_to_be_deleted_in_persistence.clear()
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -72,6 +95,7 @@ def build_application(settings: Settings) -> BotApplication:
                    .post_shutdown(post_shutdown).build())
     application.bot_data.configure(settings, store)
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, chat_seen), FIRST_GROUP)
     application.add_handlers([
         CommandHandler("start", citizens.start),
         CommandHandler("help", citizens.help_command),

@@ -1,7 +1,7 @@
 """What the Telegram bot keeps between updates, typed through python-telegram-bot's
-ContextTypes: the bot's state (settings, the index served, the store of statistics) and
-each chat's own (the answers whose "more" button can still be pressed, uploads awaiting an
-admin's choice)."""
+ContextTypes: the bot's state (settings, the index served, the store of statistics, which
+chats are recent) and each chat's own (the answers whose "more" button can still be pressed,
+uploads awaiting an admin's choice), kept for recent chats only."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from bot.store import Store
 
 ANSWERS_KEPT_PER_CHAT = 20
 UPLOADS_KEPT_PER_CHAT = 3
+# The chats whose data is kept: the most recent ones (the data of a chat is at most
+# ANSWERS_KEPT_PER_CHAT answers, each some kilobytes).
+CHATS_KEPT = 1000
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -34,6 +37,7 @@ class BotState:
         self._store: Store | None = None
         self.builder: AnswerBuilder | None = None
         self.rebuild_lock = asyncio.Lock()
+        self._recent_chats: OrderedDict[int, None] = OrderedDict()
 
     def configure(self, settings: Settings, store: Store) -> None:
         self._settings = settings
@@ -66,6 +70,11 @@ class BotState:
         user = update.effective_user
         return user is not None and user.id in self.settings.admin_user_ids
 
+    def chat_seen(self, chat_id: int) -> list[int]:
+        """Note a chat as the most recent; the chats no longer among the CHATS_KEPT most
+        recent, whose data is to be dropped."""
+        return _keep(self._recent_chats, chat_id, None, CHATS_KEPT)
+
 
 @dataclass(frozen=True, slots=True)
 class PendingUpload:
@@ -92,10 +101,11 @@ class ChatData:
         return key
 
 
-def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> list[K]:
+    """Keep a value as the newest, and only the `limit` newest: the keys let go."""
     kept[key] = value
-    while len(kept) > limit:
-        kept.popitem(last=False)
+    kept.move_to_end(key)
+    return [kept.popitem(last=False)[0] for _ in range(len(kept) - limit)]
 
 
 # The bot the application builds: an ExtBot with a rate limiter (AIORateLimiter's per-call
