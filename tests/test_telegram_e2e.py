@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
@@ -25,6 +26,7 @@ from bot.config import Settings
 from bot.lang import Lang
 from bot.logs import QUIET_LOGGERS, configure_logging
 from bot.messages import format_date, message
+from bot.store import Store, Unhandled
 from bot.suggestions import Catalogue
 from bot.telegram import build_application
 from bot.telegram import state as state_module
@@ -907,3 +909,37 @@ async def test_only_the_most_recent_chats_keep_their_answers(
     [_, gone] = await stub.wait_for("answerCallbackQuery", 2)
     assert gone.params["text"] == message("more_gone", "fr")
 
+
+def question_update(update_id: int, user_id: int, text: str) -> str:
+    """An update as the inbox keeps it: what python-telegram-bot wrote of it."""
+    return json.dumps({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1_700_000_000, "text": text,
+        "chat": {"id": user_id, "type": "private"}, "from": Sender(user_id).as_user()}})
+
+
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_updates_a_stopped_run_left_are_handled_first_and_retried_once(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path, bot_log: io.StringIO
+) -> None:
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    left = Store(settings.database_path)
+    left.open()
+    left.keep(903, question_update(903, 3003, f"{SECRET_QUESTION} poison"))
+    left.take_unhandled()  # a start that was stopped again while handling update 903
+    left.keep(901, question_update(901, 3001, "comment porter plainte ?"))
+    left.keep(902, json.dumps({"update_id": 902, "message": {"text": SECRET_QUESTION}}))
+    left.close()
+
+    stub.push_text("/start", sender=Sender(3001))
+    async with running_bot(settings):
+        await settle(stub, 3001)
+    assert [call.params["text"][:20] for call in sent_to(stub, 3001)] == [
+        "Voici ce que disent ", message("start", "fr")[:20], PRIVACY[:20]]
+    assert sent_to(stub, 3003) == []
+    left.open()  # as the next start will: nothing is left
+    assert left.take_unhandled() == Unhandled([], [])
+    left.close()
+    log_text = bot_log.getvalue()
+    assert "update 903 dropped: its handling was interrupted twice" in log_text
+    assert "stored update 902 cannot be read any more: skipped" in log_text
+    assert "zorglub" not in log_text

@@ -25,15 +25,16 @@ from bot.lang import LANGS
 from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
 from bot.store import Store, StoreError
-from bot.telegram import admins, citizens
+from bot.telegram import admins, citizens, inbox
 from bot.telegram.citizens import user_lang
+from bot.telegram.inbox import InboxQueue
 from bot.telegram.ptb import BotApplication, application_builder
 from bot.telegram.state import BotContext, BotState
 
 log = logging.getLogger(__name__)
 
-# Handler groups run in order: the recent chats are noted first.
-FIRST_GROUP = -1
+# Handler groups run in order: the recent chats are noted first, an update leaves the inbox last.
+FIRST_GROUP, LAST_GROUP = -1, 1
 
 
 async def chat_seen(update: Update, context: BotContext) -> None:
@@ -62,8 +63,8 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def post_init(application: BotApplication) -> None:
-    """Open the store, serve the index (the saved one if current), set the menus of
-    commands."""
+    """Open the store, serve the index (the saved one if current), set the menus of commands,
+    and queue the updates the last run left unhandled, before any new one."""
     state: BotState = application.bot_data
     await asyncio.to_thread(state.store.open)
     index = await asyncio.to_thread(
@@ -82,6 +83,8 @@ async def post_init(application: BotApplication) -> None:
             await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin))
         except BadRequest:  # an admin who never started a chat with the bot
             log.warning("could not set the admin menu for one admin (no chat yet)")
+    assert isinstance(application.update_queue, InboxQueue)
+    await application.update_queue.put_unhandled(application)
 
 
 async def post_shutdown(application: BotApplication) -> None:
@@ -91,8 +94,8 @@ async def post_shutdown(application: BotApplication) -> None:
 def build_application(settings: Settings) -> BotApplication:
     """The python-telegram-bot Application with every handler, not yet started."""
     store = Store(settings.database_path)
-    application = (application_builder(settings).post_init(post_init)
-                   .post_shutdown(post_shutdown).build())
+    application = (application_builder(settings).update_queue(InboxQueue(store))
+                   .post_init(post_init).post_shutdown(post_shutdown).build())
     application.bot_data.configure(settings, store)
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, chat_seen), FIRST_GROUP)
@@ -114,6 +117,7 @@ def build_application(settings: Settings) -> BotApplication:
         CallbackQueryHandler(admins.upload_choice, pattern=r"^upload:"),
         CallbackQueryHandler(citizens.unknown_button),
     ])
+    application.add_handler(TypeHandler(Update, inbox.handled), LAST_GROUP)
     application.add_error_handler(on_error)
     return application
 

@@ -1,7 +1,7 @@
 """What the Telegram bot keeps between updates, typed through python-telegram-bot's
-ContextTypes: the bot's state (settings, the index served, the store of statistics, which
-chats are recent) and each chat's own (the answers whose "more" button can still be pressed,
-uploads awaiting an admin's choice), kept for recent chats only."""
+ContextTypes: the bot's state (settings, the index served, the store of statistics and
+unhandled updates, which chats are recent) and each chat's own (the answers whose "more"
+button can still be pressed, uploads awaiting an admin's choice), kept for recent chats only."""
 
 from __future__ import annotations
 
