@@ -38,15 +38,15 @@ from benchmarks.telegram_load import (
     TELEGRAM_CAP,
     TOKEN,
     all_replies,
-    bot_environment,
-    bot_process,
-    polling_started,
+    environment,
+    fresh_database,
     tally,
 )
 from bot.corpus import FileRefused, add_file, load_corpus
 from bot.index_store import save_index
 from bot.indexer import build_index
 from bot_testing import BotAPIStub, Sender
+from bot_testing.process import bot_process, polling_started
 
 SEED = 2024
 RESULTS = Path("docs/reliability/results.json")
@@ -196,7 +196,7 @@ async def telegram_fuzz(messages: int, users: int, index_dir: Path, log: Path) -
     reply in a private chat, a sticker one too."""
     rng = random.Random(SEED)
     async with BotAPIStub(TOKEN) as stub:
-        env = bot_environment(stub, index_dir, 0) | {"EMBEDDINGS": "off"}
+        env = environment(stub, index_dir, 0, fresh_database(log.parent)) | {"EMBEDDINGS": "off"}
         async with bot_process(BOT[1], env, log):
             await polling_started(stub)
             pushes = telegram_pushes(stub, rng)
@@ -222,7 +222,8 @@ async def faulty_burst(questions: int, users: int, index_dir: Path, log: Path) -
     """A burst at Telegram's cap while one send in ten fails (429 or 502) and some sends are
     answered only after 6 s: every question must get one answer, none twice."""
     async with BotAPIStub(TOKEN) as stub:
-        async with bot_process(BOT[1], bot_environment(stub, index_dir, TELEGRAM_CAP), log):
+        env = environment(stub, index_dir, TELEGRAM_CAP, fresh_database(log.parent))
+        async with bot_process(BOT[1], env, log):
             await polling_started(stub)
             stub.fail_randomly("sendMessage", FAULT_RATE, (429, 502), seed=SEED)
             stub.delay_next("sendMessage", SLOW_SEND_SECONDS, times=SLOW_SENDS)

@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,10 +34,10 @@ from bot.index_store import save_index
 from bot.indexer import build_index
 from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot_testing import BotAPIStub, Sender
+from bot_testing.process import BOT_COMMAND, REPO, bot_environment, bot_process, polling_started
 
-REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-BOT = ("bot", [sys.executable, "-m", "bot", "run"])
+BOT = ("bot", BOT_COMMAND)
 ECHO = ("echo", [sys.executable, "-m", "benchmarks.echo_bot"])
 TELEGRAM_CAP = 30.0
 FAULT_RATE = 0.05
@@ -102,45 +98,11 @@ class Flood:
     others_max_ms: float
 
 
-def bot_environment(stub: BotAPIStub, index_dir: Path, messages_per_second: float) -> dict:
-    return os.environ | {
-        "TELEGRAM_BOT_TOKEN": stub.token,
-        "TELEGRAM_API_URL": stub.base_url,
-        "TELEGRAM_MESSAGES_PER_SECOND": str(messages_per_second),
-        "CORPUS_DIR": str(REPO / "corpus"),
-        "INDEX_DIR": str(index_dir),
-        "WEBHOOK_URL": "",
-        "ADMIN_USER_IDS": "",
-        "LOG_LEVEL": "WARNING",
-        "PTB_TIMEDELTA": "true",
-    }
-
-
-@contextlib.asynccontextmanager
-async def bot_process(command: list[str], env: dict, log: Path) -> AsyncIterator[None]:
-    """The bot running in its own process; stopped with Ctrl-C as a person would."""
-    with log.open("ab") as output:
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=output, stderr=output)
-    try:
-        yield
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-async def polling_started(stub: BotAPIStub, timeout: float = 60.0) -> None:
-    """Return once the bot has started polling (it calls deleteWebhook first)."""
-    async with asyncio.timeout(timeout):
-        while not stub.calls_of("deleteWebhook"):
-            await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)
+def environment(stub: BotAPIStub, index_dir: Path, messages_per_second: float,
+                database: Path) -> dict[str, str]:
+    return bot_environment(stub, corpus_dir=REPO / "corpus", index_dir=index_dir,
+                           database_path=database,
+                           telegram_messages_per_second=messages_per_second)
 
 
 async def all_replies(stub: BotAPIStub, expected: int) -> None:
@@ -160,7 +122,8 @@ async def all_replies(stub: BotAPIStub, expected: int) -> None:
 async def burst(name: str, command: list[str], cap: float, fault_rate: float,
                 questions: int, users: int, index_dir: Path, log: Path) -> Burst:
     async with BotAPIStub(TOKEN) as stub:
-        async with bot_process(command, bot_environment(stub, index_dir, cap), log):
+        env = environment(stub, index_dir, cap, fresh_database(log.parent))
+        async with bot_process(command, env, log):
             await polling_started(stub)
             if fault_rate:
                 stub.fail_randomly("sendMessage", fault_rate, (429, 502), seed=FAULT_SEED)
@@ -205,7 +168,8 @@ async def flood(messages: int, others: int, index_dir: Path, log: Path) -> Flood
     `others` users: how long the others wait for their answer, at Telegram's cap."""
     flooder, first_other = FIRST_USER, FIRST_USER + 1
     async with BotAPIStub(TOKEN) as stub:
-        async with bot_process(BOT[1], bot_environment(stub, index_dir, TELEGRAM_CAP), log):
+        env = environment(stub, index_dir, TELEGRAM_CAP, fresh_database(log.parent))
+        async with bot_process(BOT[1], env, log):
             await polling_started(stub)
             # The process's first question warms the embedding model up: asked beforehand.
             stub.push_text(QUESTIONS[0], sender=Sender(FIRST_USER - 1))
@@ -238,12 +202,18 @@ async def floods(index_dir: Path, log: Path) -> list[Flood]:
     return results
 
 
+def fresh_database(work: Path) -> Path:
+    """A database of its own for each run: each stand-in numbers its updates from 1 again."""
+    return Path(tempfile.mkdtemp(dir=work)) / "bot.sqlite3"
+
+
 async def cold_start(command: list[str], index_dir: Path, log: Path) -> float:
     """Seconds from process start to the first answer, a question waiting already."""
     async with BotAPIStub(TOKEN) as stub:
         stub.push_text(QUESTIONS[0])
         started = time.monotonic()
-        async with bot_process(command, bot_environment(stub, index_dir, TELEGRAM_CAP), log):
+        env = environment(stub, index_dir, TELEGRAM_CAP, fresh_database(log.parent))
+        async with bot_process(command, env, log):
             [reply] = await stub.wait_for("sendMessage", timeout=120)
         return reply.at - started
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    database_path: Path = Path("data/bot.sqlite3")
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: AnyHttpUrl = AnyHttpUrl(TELEGRAM_API_URL)

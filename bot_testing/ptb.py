@@ -14,7 +14,8 @@ async def polling(
     after_initialize: Callable[[Application], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Application]:
     """Run ``app`` with long polling (against the stub its base_url names) for the block, as
-    ``run_polling`` would: initialize, ``after_initialize`` (say ``app.post_init``), start."""
+    ``run_polling`` would: initialize, ``after_initialize`` (say ``app.post_init``), start;
+    then stop, shut down and run ``app.post_shutdown``."""
     await app.initialize()
     try:
         if after_initialize is not None:
@@ -28,3 +29,5 @@ async def polling(
         if app.running:
             await app.stop()
         await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

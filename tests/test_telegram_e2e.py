@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import io
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,9 +26,11 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.lang import Lang
 from bot.logs import QUIET_LOGGERS, configure_logging
-from bot.messages import message
+from bot.messages import format_date, message
+from bot.store import Store, Unhandled
 from bot.suggestions import Catalogue
 from bot.telegram import build_application
+from bot.telegram import state as state_module
 from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot.telegram.ptb import file_url
 from bot.telegram.state import BotState
@@ -64,6 +69,7 @@ def make_settings(stub: BotAPIStub, corpus_dir: Path, tmp_path: Path) -> Setting
         telegram_api_url=stub.base_url,
         corpus_dir=corpus_dir,
         index_dir=tmp_path / "index",
+        database_path=tmp_path / "data" / "bot.sqlite3",
         admin_user_ids=frozenset({ADMIN_ID}),
     )
 
@@ -368,7 +374,7 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
 
     assert sorted(p.name for p in corpus_dir.iterdir()) == before
     assert not (corpus_dir.parent / "evil.md").exists()
-    assert sorted(p.name for p in corpus_dir.parent.iterdir()) == ["corpus", "index"]
+    assert sorted(p.name for p in corpus_dir.parent.iterdir()) == ["corpus", "data", "index"]
     # Only the UTF-8 check needed the file's bytes: nothing else was downloaded.
     assert len(stub.downloads) == 1
     declined = await ask(stub, TARTE_QUESTION)
@@ -607,7 +613,8 @@ async def test_more_button_and_votes(stub: BotAPIStub, app: Application) -> None
     assert "déjà" in await press("vote:up")
     assert "déjà" in await press("vote:down")
     assert (await press("vote:down", Sender(2002, "en"))).startswith("Thanks")
-    assert dict(state(app).stats.votes) == {"up": 1, "down": 1}
+    counted = state(app).store.statistics(0)
+    assert (counted.up, counted.down) == (1, 1)
     await settle(stub, USER_ID)
     assert stub.calls_of("answerCallbackQuery", ok=False) == []
 
@@ -751,7 +758,7 @@ async def test_logs_never_hold_the_token_or_what_users_wrote(
             stub, ADMIN_ID,
             lambda: stub.push_document("tarte.md", "text/markdown", TARTE, sender=ADMIN),
         )
-        kept = str(dict(state(app).stats.declined_questions))
+        kept = str(state(app).store.unanswered())
     log_text = bot_log.getvalue()
 
     assert "serving 5 documents" in log_text  # the log was captured at all
@@ -909,3 +916,112 @@ async def test_a_button_whose_question_left_the_catalogue_only_says_so(
     assert query_answer.params["text"] == message("suggestion_gone", "fr")
     [still_there], _ = await tap(stub, start, "ask:0:fr")
     assert_is_answer(still_there)
+
+
+# --- 11. what survives a restart, and what is kept ---------------------------------------
+
+
+async def test_statistics_and_votes_survive_a_restart(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    async with running_bot(settings):
+        answer = await ask(stub, "comment porter plainte ?")
+        await ask(stub, "ma recette secrète zorglub ?")
+        stub.push_callback_query(answer.result, "vote:up")
+        [thanks] = await stub.wait_for("answerCallbackQuery")
+        assert thanks.params["text"].startswith("Merci")
+
+    async with running_bot(settings):
+        stub.push_callback_query(answer.result, "vote:down")
+        [_, again] = await stub.wait_for("answerCallbackQuery", 2)
+        assert "déjà" in again.params["text"]
+        [stats] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats", sender=ADMIN))
+    text = stats.params["text"]
+    assert text.startswith(f"Statistiques depuis le {format_date(date.today(), 'fr')} :")
+    assert "questions répondues : 1" in text
+    assert "questions sans réponse : 1" in text
+    assert "👍 1 · 👎 0" in text
+    assert "1× ma recette secrète zorglub ?" in text
+    assert text.endswith(message("stats_csv_hint", "fr"))
+
+
+async def test_stats_csv_sends_every_unanswered_question_as_a_spreadsheet(
+    stub: BotAPIStub, app: Application
+) -> None:
+    [empty] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/stats csv", sender=ADMIN))
+    assert empty.params["text"] == message("stats_csv_empty", "fr")
+
+    for question in ("ma recette secrète zorglub ?", "=HYPERLINK(\"http://evil\") zorglub",
+                     "ma recette secrète zorglub ?",
+                     "Je m'appelle Jean Dupont, ma recette secrète zorglub ?"):
+        await ask(stub, question)
+    await exchange(stub, ADMIN_ID,
+                   lambda: stub.push_text("/stats csv", sender=Sender(ADMIN_ID, "en")))
+    [sent] = stub.calls_of("sendDocument", ok=True)
+    assert sent.params["chat_id"] == ADMIN_ID
+    assert sent.params["caption"] == message("stats_csv_caption", "en", count=3)
+    document = sent.params["document"]
+    assert document.filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(document.data.decode("utf-8-sig"))))
+    assert rows[:2] == [["question", "count"], ["ma recette secrète zorglub ?", "2"]]
+    assert sorted(rows[2:]) == [["'=hyperlink(\"http://evil\") zorglub", "1"],
+                                ["je m'appelle [nom], ma recette secrète zorglub ?", "1"]]
+
+    [in_group] = await exchange(
+        stub, DEFAULT_GROUP_ID,
+        lambda: stub.push_group_text("/stats@stub_test_bot csv", sender=ADMIN))
+    assert in_group.params["text"] == message("stats_private_only", "fr")
+    assert len(stub.calls_of("sendDocument")) == 1
+
+
+async def test_only_the_most_recent_chats_keep_their_answers(
+    stub: BotAPIStub, app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state_module, "CHATS_KEPT", 2)
+    oldest = await ask(stub, BROAD_QUESTION)
+    recent = await ask(stub, BROAD_QUESTION, Sender(OTHER_USER))
+    await ask(stub, "comment porter plainte ?", Sender(BARRIER_USER))
+    assert USER_ID not in app.chat_data
+
+    [more] = await exchange(stub, OTHER_USER,
+                            lambda: stub.push_callback_query(recent.result, "more"))
+    assert "<blockquote>" in more.params["text"]
+    stub.push_callback_query(oldest.result, "more")
+    [_, gone] = await stub.wait_for("answerCallbackQuery", 2)
+    assert gone.params["text"] == message("more_gone", "fr")
+
+
+def question_update(update_id: int, user_id: int, text: str) -> str:
+    """An update as the inbox keeps it: what python-telegram-bot wrote of it."""
+    return json.dumps({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1_700_000_000, "text": text,
+        "chat": {"id": user_id, "type": "private"}, "from": Sender(user_id).as_user()}})
+
+
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_updates_a_stopped_run_left_are_handled_first_and_retried_once(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path, bot_log: io.StringIO
+) -> None:
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    left = Store(settings.database_path)
+    left.open()
+    left.keep(903, question_update(903, 3003, f"{SECRET_QUESTION} poison"))
+    left.take_unhandled()  # a start that was stopped again while handling update 903
+    left.keep(901, question_update(901, 3001, "comment porter plainte ?"))
+    left.keep(902, json.dumps({"update_id": 902, "message": {"text": SECRET_QUESTION}}))
+    left.close()
+
+    stub.push_text("/start", sender=Sender(3001))
+    async with running_bot(settings):
+        await settle(stub, 3001)
+    assert [call.params["text"][:20] for call in sent_to(stub, 3001)] == [
+        "Voici ce que disent ", message("start", "fr")[:20], PRIVACY[:20]]
+    assert sent_to(stub, 3003) == []
+    left.open()  # as the next start will: nothing is left
+    assert left.take_unhandled() == Unhandled([], [])
+    left.close()
+    log_text = bot_log.getvalue()
+    assert "update 903 dropped: its handling was interrupted twice" in log_text
+    assert "stored update 902 cannot be read any more: skipped" in log_text
+    assert "zorglub" not in log_text

@@ -32,7 +32,6 @@ from bot.telegram.state import (
     UPLOADS_KEPT_PER_CHAT,
     ChatData,
     PendingUpload,
-    Stats,
 )
 from bot_testing.offline import OfflineRequest
 from tests.conftest import BOT_TOKEN
@@ -108,14 +107,6 @@ def test_a_chat_keeps_its_latest_answers_and_uploads_only() -> None:
     assert list(chat.uploads) == keys[-UPLOADS_KEPT_PER_CHAT:]
 
 
-def test_a_person_counts_once_per_reply_in_the_votes() -> None:
-    stats = Stats()
-    assert stats.vote(1001, "1001:5", "up")
-    assert not stats.vote(1001, "1001:5", "down")
-    assert stats.vote(1002, "1002:5", "down")
-    assert stats.votes == {"up": 1, "down": 1}
-
-
 # --- handlers, through Application.process_update with an offline Bot API ----------------
 
 ADMIN_ID = 4242
@@ -127,11 +118,14 @@ async def offline(index: SearchIndex, tmp_path: Path) -> AsyncIterator[tuple[Any
     request = OfflineRequest()
     settings = Settings(telegram_bot_token="123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
                         corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
+                        database_path=tmp_path / "bot.sqlite3",
                         admin_user_ids=frozenset({ADMIN_ID}))
     app = build_application(settings, request)
     async with app:
+        app.bot_data.store.open()  # what post_init does, with serving the index
         app.bot_data.serve(AnswerBuilder(index))
         yield app, request
+        app.bot_data.store.close()
 
 
 def update(app: Any, text: str, *, chat: Chat = PRIVATE, language_code: str = "fr") -> Update:

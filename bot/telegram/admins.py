@@ -1,11 +1,13 @@
 """What admins can do, checked against ADMIN_USER_IDS: rebuild the index (/reindex), add a
-document by sending it, read the statistics (/stats). A failed rebuild keeps the previous
-index serving."""
+document by sending it, read the statistics (/stats) and export the unanswered questions
+(/stats csv). A failed rebuild keeps the previous index serving."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import functools
+import io
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -19,7 +21,7 @@ from bot.corpus import AddedFile, Existing, FileRefused, add_file, check_file
 from bot.index import IndexUnavailable, SearchIndex
 from bot.index_store import rebuild_index
 from bot.lang import Lang
-from bot.messages import message
+from bot.messages import format_date, message
 from bot.telegram.citizens import not_text, reply, user_lang
 from bot.telegram.keyboards import UPLOAD_CHOICES, upload_keyboard
 from bot.telegram.state import BotContext, BotState, PendingUpload
@@ -27,6 +29,9 @@ from bot.telegram.state import BotContext, BotState, PendingUpload
 log = logging.getLogger(__name__)
 
 TOP_DECLINED_SHOWN = 10
+CSV_NAME = "unanswered-questions.csv"
+# A cell starting so is a formula to a spreadsheet: a question could run one on the admin's.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # What python-telegram-bot calls: a coroutine function, not any function returning an awaitable.
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -151,17 +156,44 @@ def refused(refusal: FileRefused, lang: Lang) -> str:
 
 @admin_command
 async def stats(update: Update, context: BotContext) -> None:
-    """The counts and the most frequent unanswered questions, in a private chat only: the
-    questions, redacted as they are, are not for a group to read."""
+    """The counts and the most frequent unanswered questions, or with "csv" all of those as a
+    spreadsheet file, in a private chat only: the questions, redacted as they are, are not for
+    a group to read."""
     lang = user_lang(update)
     if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
         await reply(update, message("stats_private_only", lang))
         return
-    numbers = context.state.stats
-    text = message("stats", lang, answered=numbers.answered, declined=numbers.declined,
-                   up=numbers.votes["up"], down=numbers.votes["down"])
-    top = numbers.declined_questions.most_common(TOP_DECLINED_SHOWN)
-    if top:
+    store = context.state.store
+    if context.args and context.args[0].lower() == "csv":
+        await send_unanswered(update, await asyncio.to_thread(store.unanswered), lang)
+        return
+    numbers = await asyncio.to_thread(store.statistics, TOP_DECLINED_SHOWN)
+    text = message("stats", lang, since=format_date(numbers.since, lang),
+                   answered=numbers.answered, declined=numbers.declined,
+                   up=numbers.up, down=numbers.down)
+    if numbers.top_unanswered:
         text += "\n\n" + message("stats_declined", lang) + "\n" + "\n".join(
-            f"{count}× {question_}" for question_, count in top)
+            f"{count}× {question_}" for question_, count in numbers.top_unanswered)
+        text += "\n\n" + message("stats_csv_hint", lang)
     await reply(update, text)
+
+
+async def send_unanswered(update: Update, rows: list[tuple[str, int]], lang: Lang) -> None:
+    if not rows:
+        await reply(update, message("stats_csv_empty", lang))
+        return
+    assert update.effective_message is not None  # a command's update
+    await update.effective_message.reply_document(
+        unanswered_csv(rows), filename=CSV_NAME,
+        caption=message("stats_csv_caption", lang, count=len(rows)))
+
+
+def unanswered_csv(rows: list[tuple[str, int]]) -> bytes:
+    """Columns question and count, in UTF-8 with a byte order mark (without it spreadsheets
+    misread the accents); a question that would be a formula starts with an apostrophe."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["question", "count"])
+    writer.writerows((f"'{question}" if question.startswith(FORMULA_STARTS) else question, count)
+                     for question, count in rows)
+    return text.getvalue().encode("utf-8-sig")

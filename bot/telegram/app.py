@@ -1,5 +1,6 @@
 """The Telegram application: the table of handlers, what runs before the first update
-(post_init), the error handler, and running it by long polling or webhook."""
+(post_init) and after the last (post_shutdown), the error handler, and running it by long
+polling or webhook."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
 from bot.config import Settings
@@ -18,13 +25,31 @@ from bot.index_store import load_or_build_index
 from bot.lang import LANGS
 from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
-from bot.telegram import admins, citizens
+from bot.store import Store, StoreError
+from bot.telegram import admins, citizens, inbox
 from bot.telegram.citizens import user_lang
+from bot.telegram.inbox import InboxQueue
 from bot.telegram.ptb import BotApplication, UnconfirmedRequest, application_builder
 from bot.telegram.state import BotContext, BotState
 
 log = logging.getLogger(__name__)
 
+# Handler groups run in order: the recent chats are noted first, an update leaves the inbox last.
+FIRST_GROUP, LAST_GROUP = -1, 1
+
+
+async def chat_seen(update: Update, context: BotContext) -> None:
+    """Keep the data of the most recent chats only: a chat no longer among them loses its
+    "more" answers and pending uploads (their buttons then say so)."""
+    application = context.application
+    if update.effective_chat is not None:
+        for chat_id in context.state.chat_seen(update.effective_chat.id):
+            application.drop_chat_data(chat_id)
+    # python-telegram-bot notes the id of every chat and user it sees, and of every chat
+    # dropped, for a persistence to save; without one (this bot has none) nothing empties them.
+    application._chat_ids_to_be_updated_in_persistence.clear()
+    application._user_ids_to_be_updated_in_persistence.clear()
+    application._chat_ids_to_be_deleted_in_persistence.clear()
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -42,8 +67,10 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def post_init(application: BotApplication) -> None:
-    """Serve the index (the saved one if current) and set the menus of commands."""
+    """Open the store, serve the index (the saved one if current), set the menus of commands,
+    and queue the updates the last run left unhandled, before any new one."""
     state: BotState = application.bot_data
+    await asyncio.to_thread(state.store.open)
     index = await asyncio.to_thread(
         load_or_build_index, state.settings.corpus_dir, state.settings.index_dir)
     state.serve(await asyncio.to_thread(admins.ready_answers, index))
@@ -60,17 +87,26 @@ async def post_init(application: BotApplication) -> None:
             await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin))
         except BadRequest:  # an admin who never started a chat with the bot
             log.warning("could not set the admin menu for one admin (no chat yet)")
+    assert isinstance(application.update_queue, InboxQueue)
+    await application.update_queue.put_unhandled(application)
+
+
+async def post_shutdown(application: BotApplication) -> None:
+    await asyncio.to_thread(application.bot_data.store.close)
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
     """The python-telegram-bot Application with every handler, not yet started. `request`
     replaces HTTP for every call (tests answer offline through one)."""
-    builder = application_builder(settings).post_init(post_init)
+    store = Store(settings.database_path)
+    builder = (application_builder(settings).update_queue(InboxQueue(store))
+               .post_init(post_init).post_shutdown(post_shutdown))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data.configure(settings)
+    application.bot_data.configure(settings, store)
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, chat_seen), FIRST_GROUP)
     application.add_handlers([
         CommandHandler("start", citizens.start),
         CommandHandler("help", citizens.help_command),
@@ -89,6 +125,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         CallbackQueryHandler(admins.upload_choice, pattern=r"^upload:"),
         CallbackQueryHandler(citizens.unknown_button),
     ])
+    application.add_handler(TypeHandler(Update, inbox.handled), LAST_GROUP)
     application.add_error_handler(on_error)
     return application
 
@@ -116,6 +153,9 @@ def run_bot(settings: Settings) -> int:
         )
     except InvalidToken:
         log.error("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
+        return 2
+    except StoreError as error:
+        log.error("%s", error)
         return 2
     except NetworkError as error:  # at start-up: once running, polling retries by itself
         log.error("cannot reach the Telegram Bot API at %s (%s)",

@@ -89,7 +89,7 @@ async def answer_question(update: Update, context: BotContext, text: str) -> Non
         return
     answers = state.answers  # the same index for the answer and its suggestion buttons
     answer = await asyncio.to_thread(answers.answer, text)
-    state.stats.record(answer)
+    await asyncio.to_thread(state.store.record, answer)
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
                        reply_markup=answer_keyboard(answer, answers.catalogue),
                        disable_web_page_preview=True)
@@ -128,7 +128,8 @@ async def vote(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     pressed = query.message
     reply_id = f"{pressed.chat.id}:{pressed.message_id}" if pressed else "?"
-    counted = context.state.stats.vote(query.from_user.id, reply_id, query.data.split(":")[1])
+    counted = await asyncio.to_thread(context.state.store.vote, query.from_user.id, reply_id,
+                                      query.data.split(":")[1])
     await query.answer(message("feedback_thanks" if counted else "feedback_already",
                                user_lang(update)))
 

@@ -1,14 +1,14 @@
 """What the Telegram bot keeps between updates, typed through python-telegram-bot's
-ContextTypes: the bot's state (settings, the index served, statistics) and each chat's own
-(the answers whose "more" button can still be pressed, uploads awaiting an admin's choice)."""
+ContextTypes: the bot's state (settings, the index served, the store of statistics and
+unhandled updates, which chats are recent) and each chat's own (the answers whose "more"
+button can still be pressed, uploads awaiting an admin's choice), kept for recent chats only."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
-from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -16,64 +16,46 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
-from bot.privacy import redact
+from bot.store import Store
 from bot.telegram.limits import QuestionRateLimit
 
 ANSWERS_KEPT_PER_CHAT = 20
 UPLOADS_KEPT_PER_CHAT = 3
+# The chats whose data is kept: the most recent ones (the data of a chat is at most
+# ANSWERS_KEPT_PER_CHAT answers, each some kilobytes).
+CHATS_KEPT = 1000
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-@dataclass
-class Stats:
-    """What admins see in /stats. In memory only: nothing here names a user."""
-
-    answered: int = 0
-    declined: int = 0
-    votes: Counter[str] = field(default_factory=Counter)
-    declined_questions: Counter[str] = field(default_factory=Counter)
-    _voted: set[str] = field(default_factory=set)
-    _salt: str = field(default_factory=lambda: secrets.token_hex(16))
-
-    def record(self, answer: Answer) -> None:
-        if answer.answered:
-            self.answered += 1
-        elif answer.outcome == "not_found":
-            self.declined += 1
-            # Redacted first: "Je m'appelle Jean Dupont" loses the name only while it is
-            # written with capitals.
-            self.declined_questions[redact(answer.question.strip()).lower()[:200]] += 1
-
-    def vote(self, voter: int, reply_id: str, vote: str) -> bool:
-        """Count a vote once per person and reply; the pair is kept only as a salted hash."""
-        key = hashlib.sha256(f"{self._salt}:{voter}:{reply_id}".encode()).hexdigest()
-        if key in self._voted:
-            return False
-        self._voted.add(key)
-        self.votes[vote] += 1
-        return True
-
-
 class BotState:
     """The bot's shared state (python-telegram-bot's bot_data): its settings, the index being
-    served, statistics. `configure` gives it its settings when the application is built."""
+    served, the store. `configure` gives it its settings and store when the application is
+    built; post_init opens the store."""
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
+        self._store: Store | None = None
         self.builder: AnswerBuilder | None = None
-        self.stats = Stats()
         self.question_limit = QuestionRateLimit()
         self.rebuild_lock = asyncio.Lock()
+        self._recent_chats: OrderedDict[int, None] = OrderedDict()
 
-    def configure(self, settings: Settings) -> None:
+    def configure(self, settings: Settings, store: Store) -> None:
         self._settings = settings
+        self._store = store
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             raise RuntimeError("the application was not built by build_application")
         return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the application was not built by build_application")
+        return self._store
 
     @property
     def answers(self) -> AnswerBuilder:
@@ -89,6 +71,11 @@ class BotState:
     def is_admin(self, update: Update) -> bool:
         user = update.effective_user
         return user is not None and user.id in self.settings.admin_user_ids
+
+    def chat_seen(self, chat_id: int) -> list[int]:
+        """Note a chat as the most recent; the chats no longer among the CHATS_KEPT most
+        recent, whose data is to be dropped."""
+        return _keep(self._recent_chats, chat_id, None, CHATS_KEPT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +103,11 @@ class ChatData:
         return key
 
 
-def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> list[K]:
+    """Keep a value as the newest, and only the `limit` newest: the keys let go."""
     kept[key] = value
-    while len(kept) > limit:
-        kept.popitem(last=False)
+    kept.move_to_end(key)
+    return [kept.popitem(last=False)[0] for _ in range(len(kept) - limit)]
 
 
 # The bot the application builds: an ExtBot with a rate limiter (AIORateLimiter's per-call

@@ -1,0 +1,232 @@
+"""What survives a restart, in one SQLite file (DATABASE_PATH): the statistics admins read
+with /stats, and the inbox of updates received but not yet handled.
+
+The schema has a version (SQLite's user_version): a new file gets the current schema, an older
+one is migrated, a newer one or a file that is not this bot's is refused with StoreError.
+Every method blocks: the transport calls them off the event loop (asyncio.to_thread); one
+connection serves them one at a time.
+
+Nothing here names a user. A vote is kept as a salted hash of who voted on which reply, the
+salt in the file, so that a person's vote counts once across restarts; unanswered questions
+are kept redacted, at most MAX_UNANSWERED_QUESTIONS of them. An update, question text
+included, stays in the inbox only until it has been handled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bot.answer import Answer
+from bot.privacy import redact
+
+# MIGRATIONS[n] takes a database from schema version n to n + 1; version 0 is an empty file.
+MIGRATIONS = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE votes (key BLOB PRIMARY KEY);
+    CREATE TABLE unanswered (question TEXT PRIMARY KEY, count INTEGER NOT NULL,
+                             last_asked REAL NOT NULL);
+    CREATE INDEX unanswered_rank ON unanswered (count, last_asked);
+    CREATE TABLE inbox (update_id INTEGER PRIMARY KEY, payload TEXT NOT NULL,
+                        retries INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE handled (seq INTEGER PRIMARY KEY, update_id INTEGER NOT NULL UNIQUE);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+MAX_UNANSWERED_QUESTIONS = 1000  # beyond it the least asked go, the longest unasked first
+MAX_QUESTION_CHARS = 200
+# Handled updates' ids are remembered, so that one Telegram sends again (polling: the last
+# batch fetched before a crash is not confirmed yet) is not answered twice; a batch is 100.
+HANDLED_IDS_KEPT = 1000
+# An update whose handling a stop interrupted is tried again once at start; after a second
+# interruption it is dropped: it may be what stops the bot.
+MAX_RETRIES = 1
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says which file and why, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """What /stats shows: counts since `since`, and the most frequent unanswered questions."""
+
+    since: date
+    answered: int
+    declined: int
+    up: int
+    down: int
+    top_unanswered: list[tuple[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Unhandled:
+    """The inbox at start: updates (JSON) to handle again, ids of those given up on."""
+
+    retried: list[str]
+    dropped: list[int]
+
+
+def unanswered_question(answer: Answer) -> str:
+    """A declined question as kept: redacted first ("Je m'appelle Jean Dupont" loses the name
+    only while it is written with capitals), then lower-cased, then cut."""
+    return redact(answer.question.strip()).lower()[:MAX_QUESTION_CHARS]
+
+
+class Store:
+    """The bot's database. Nothing is touched until `open`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._salt = b""
+
+    def open(self) -> None:
+        """Open the file (made with its folder if missing) and bring its schema up to date."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False)
+            try:
+                self._prepare(db)
+            except BaseException:
+                db.close()
+                raise
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(f"cannot use the database {self.path} (DATABASE_PATH): "
+                             f"{error}") from None
+        self._db = db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database {self.path} (DATABASE_PATH) has schema version {version}, "
+                f"newer than this bot's {SCHEMA_VERSION}: run a newer bot, or set another "
+                "DATABASE_PATH")
+        if version == 0 and db.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
+            raise StoreError(f"{self.path} (DATABASE_PATH) is not this bot's database: it has "
+                             "tables but no schema version; set another DATABASE_PATH")
+        # Write-ahead log, not synced at each commit: cheap, and a commit survives the process
+        # being killed (a power cut may lose the last ones).
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA secure_delete = ON")  # a deleted question is overwritten, not left
+        for step in range(version, SCHEMA_VERSION):
+            db.executescript(f"BEGIN; {MIGRATIONS[step]}; PRAGMA user_version = {step + 1}; "
+                             "COMMIT;")
+        with db:
+            db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                           [("vote_salt", secrets.token_hex(16)),
+                            ("since", date.today().isoformat())])
+        self._salt = bytes.fromhex(_meta(db, "vote_salt"))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the store is not open")
+        return self._db
+
+    # -- statistics ----------------------------------------------------------------------------
+
+    def record(self, answer: Answer) -> None:
+        """Count an answer; keep a declined question, redacted."""
+        if not answer.answered and answer.outcome != "not_found":
+            return
+        with self._lock, self.db as db:
+            _count(db, "answered" if answer.answered else "declined")
+            if answer.answered:
+                return
+            db.execute("INSERT INTO unanswered VALUES (?, 1, ?) ON CONFLICT (question) "
+                       "DO UPDATE SET count = count + 1, last_asked = excluded.last_asked",
+                       (unanswered_question(answer), time.time()))
+            db.execute("DELETE FROM unanswered WHERE question IN (SELECT question FROM "
+                       "unanswered ORDER BY count, last_asked LIMIT max(0, "
+                       "(SELECT count(*) FROM unanswered) - ?))", (MAX_UNANSWERED_QUESTIONS,))
+
+    def vote(self, voter: int, reply_id: str, vote: str) -> bool:
+        """Count a vote ("up" or "down") once per person and reply; False if already counted."""
+        key = hashlib.sha256(self._salt + f":{voter}:{reply_id}".encode()).digest()[:16]
+        with self._lock, self.db as db:
+            if db.execute("INSERT OR IGNORE INTO votes VALUES (?)", (key,)).rowcount == 0:
+                return False
+            _count(db, vote)
+        return True
+
+    def statistics(self, top: int) -> Statistics:
+        with self._lock:
+            counts = dict(self.db.execute("SELECT name, value FROM counts").fetchall())
+            return Statistics(
+                since=date.fromisoformat(_meta(self.db, "since")),
+                answered=counts.get("answered", 0), declined=counts.get("declined", 0),
+                up=counts.get("up", 0), down=counts.get("down", 0),
+                top_unanswered=self._unanswered(top))
+
+    def unanswered(self) -> list[tuple[str, int]]:
+        """Every unanswered question kept, with how often it was asked, most asked first."""
+        with self._lock:
+            return self._unanswered(MAX_UNANSWERED_QUESTIONS)
+
+    def _unanswered(self, limit: int) -> list[tuple[str, int]]:
+        return self.db.execute("SELECT question, count FROM unanswered "
+                               "ORDER BY count DESC, last_asked DESC LIMIT ?", (limit,)).fetchall()
+
+    # -- the inbox -----------------------------------------------------------------------------
+
+    def keep(self, update_id: int, payload: str) -> bool:
+        """Write an update to the inbox; False for one already there or handled (a copy)."""
+        with self._lock, self.db as db:
+            if db.execute("SELECT 1 FROM handled WHERE update_id = ?", (update_id,)).fetchone():
+                return False
+            return db.execute("INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)",
+                              (update_id, payload)).rowcount == 1
+
+    def handled(self, update_id: int) -> None:
+        """The update was handled: its text leaves the inbox, its id is remembered a while."""
+        with self._lock, self.db as db:
+            _forget(db, [update_id])
+
+    def take_unhandled(self) -> Unhandled:
+        """The updates left in the inbox, oldest first, for a new start: those tried fewer
+        than MAX_RETRIES times again are counted as tried and returned, the others dropped."""
+        with self._lock, self.db as db:
+            rows = db.execute("SELECT update_id, payload, retries FROM inbox "
+                              "ORDER BY update_id").fetchall()
+            dropped = [update_id for update_id, _, retries in rows if retries >= MAX_RETRIES]
+            _forget(db, dropped)
+            db.execute("UPDATE inbox SET retries = retries + 1")
+        return Unhandled([payload for _, payload, retries in rows if retries < MAX_RETRIES],
+                         dropped)
+
+
+def _meta(db: sqlite3.Connection, key: str) -> str:
+    value: str = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+    return value
+
+
+def _count(db: sqlite3.Connection, name: str) -> None:
+    db.execute("INSERT INTO counts VALUES (?, 1) ON CONFLICT (name) "
+               "DO UPDATE SET value = value + 1", (name,))
+
+
+def _forget(db: sqlite3.Connection, update_ids: list[int]) -> None:
+    """Take updates out of the inbox, keeping their ids (the last HANDLED_IDS_KEPT)."""
+    db.executemany("DELETE FROM inbox WHERE update_id = ?", [(i,) for i in update_ids])
+    db.executemany("INSERT OR IGNORE INTO handled (update_id) VALUES (?)",
+                   [(i,) for i in update_ids])
+    db.execute("DELETE FROM handled WHERE seq <= (SELECT max(seq) FROM handled) - ?",
+               (HANDLED_IDS_KEPT,))
