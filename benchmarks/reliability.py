@@ -9,7 +9,10 @@ was thrown at the bot and what came out (lost, duplicated, crashed), for docs/re
 - fuzzed Telegram messages from many users to the real bot process, over the Bot API
   stand-in (bot_testing): texts, commands, stickers;
 - a 1,000-question burst at Telegram's cap with 10% of sends failing (429 or 502) and some
-  answered only after 6 s (a slow success must not be sent twice).
+  answered only after 6 s (a slow success must not be sent twice);
+- kill -9 a few replies into a 500-question burst, then a restart (the durable inbox).
+
+The memory curve from 1,000 to 20,000 users is benchmarks/memory.py's.
 
 Every input is drawn from a fixed seed, so two runs throw the same things.
 """
@@ -54,6 +57,7 @@ FIRST_USER = 500_000
 BURST_QUESTIONS, BURST_USERS = 1_000, 200
 FAULT_RATE = 0.10
 SLOW_SENDS, SLOW_SEND_SECONDS = 20, 6.0
+KILLED_BURST, KILLED_AFTER = 500, 30
 WORDS = ["plainte", "données", "viamedis", "almerys", "mutuelle", "CNIL", "fuite", "tiers",
          "payant", "how", "complaint", "stolen", "quand", "qui", "1 85 05 78 006 084 36",
          "<b>", "</i>", "*gras*", "_it_", "[lien](javascript:x)", "&amp;", "😀", "🔥🔥",
@@ -244,6 +248,34 @@ async def faulty_burst(questions: int, users: int, index_dir: Path, log: Path) -
                  lost=result.lost, duplicated=result.duplicated, crashed=0)
 
 
+async def killed_mid_burst(questions: int, index_dir: Path, log: Path) -> Probe:
+    """kill -9 a few replies into a burst (one question a user), start again: every question
+    must be answered; only replies sent but not yet marked handled may come twice."""
+    async with BotAPIStub(TOKEN) as stub:
+        env = environment(stub, index_dir, 0, fresh_database(log.parent)) | {"EMBEDDINGS": "off"}
+        users = range(FIRST_USER, FIRST_USER + questions)
+        async with bot_process(BOT[1], env, log) as process:
+            await polling_started(stub)
+            for user in users:
+                stub.push_text(QUESTIONS[user % len(QUESTIONS)], sender=Sender(user))
+            await stub.wait_for("sendMessage", KILLED_AFTER, timeout=60)
+            process.kill()
+            await process.wait()
+        before = len(stub.calls_of("sendMessage", ok=True))
+        starts = len(stub.calls_of("deleteWebhook"))
+        async with bot_process(BOT[1], env, log):
+            await polling_started(stub, starts_before=starts)
+            await all_replies(stub, questions + 20)  # until quiet: duplicates show too
+        replied: dict[int, int] = defaultdict(int)
+        for call in stub.calls_of("sendMessage", ok=True):
+            replied[call.params["chat_id"]] += 1
+    lost = sum(1 for user in users if not replied.get(user))
+    duplicated = sum(max(0, n - 1) for n in replied.values())
+    return Probe("kill -9 mid-burst, then a restart", questions,
+                 f"killed after {before} replies; {len(replied)} users answered in all",
+                 lost=lost, duplicated=duplicated, crashed=0)
+
+
 async def run(lines: int, messages: int, users: int) -> list[Probe]:
     probes = []
     for probe in (lambda: command_line_fuzz(lines), hostile_uploads):
@@ -254,6 +286,8 @@ async def run(lines: int, messages: int, users: int) -> list[Probe]:
         index_dir, log = Path(folder) / "index", Path(folder) / "bot.log"
         save_index(build_index(REPO / "corpus", embeddings=False), index_dir)
         probes.append(await telegram_fuzz(messages, users, index_dir, log))
+        print(probes[-1], flush=True)
+        probes.append(await killed_mid_burst(KILLED_BURST, index_dir, log))
         print(probes[-1], flush=True)
         embedded = Path(folder) / "embedded-index"
         save_index(build_index(REPO / "corpus"), embedded)
