@@ -458,13 +458,16 @@ async def test_a_flooding_chat_does_not_hold_up_the_others(
         # The process's first question takes a while (the embedding model warms up): not this
         # test's matter, so it is asked before.
         first = await ask(stub, "comment porter plainte ?", other)
+        # Each reply takes Telegram 20 ms: the flood, answered in order, lasts 6 s or more,
+        # whatever the speed of this machine; the other question needs one free slot.
+        stub.delay_next("sendMessage", 0.02, times=len(flood) + 1)
         for command in flood:
             stub.push_text(command)
         stub.push_text("quelles données ont été volées ?", sender=other)
         [_, answer] = await stub.wait_for(
             "sendMessage", 2, predicate=lambda call: to_chat(OTHER_USER)(call)
             and call.params["text"] != PRIVACY, timeout=30)
-        await stub.wait_for("sendMessage", len(flood), predicate=to_chat(USER_ID), timeout=30)
+        await stub.wait_for("sendMessage", len(flood), predicate=to_chat(USER_ID), timeout=60)
 
     assert first.params["text"].startswith("Voici ce que disent ")
     assert answer.params["text"].startswith("Voici ce que disent ")
