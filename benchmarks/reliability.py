@@ -43,6 +43,7 @@ from benchmarks.telegram_load import (
     all_replies,
     environment,
     fresh_database,
+    push_burst,
     tally,
 )
 from bot.corpus import FileRefused, add_file, load_corpus
@@ -231,12 +232,8 @@ async def faulty_burst(questions: int, users: int, index_dir: Path, log: Path) -
             await polling_started(stub)
             stub.fail_randomly("sendMessage", FAULT_RATE, (429, 502), seed=SEED)
             stub.delay_next("sendMessage", SLOW_SEND_SECONDS, times=SLOW_SENDS)
-            asked: dict[int, list[float]] = defaultdict(list)
             started = time.monotonic()
-            for n in range(questions):
-                user = FIRST_USER + n % users
-                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(user))
-                asked[user].append(time.monotonic())
+            asked = push_burst(stub, questions, users, FIRST_USER)
             await all_replies(stub, questions)
         result = tally(stub, "bot", TELEGRAM_CAP, FAULT_RATE, asked, started)
     unconfirmed = sum("it may have reached Telegram" in line

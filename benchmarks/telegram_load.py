@@ -127,14 +127,21 @@ async def burst(name: str, command: list[str], cap: float, fault_rate: float,
             await polling_started(stub)
             if fault_rate:
                 stub.fail_randomly("sendMessage", fault_rate, (429, 502), seed=FAULT_SEED)
-            asked: dict[int, list[float]] = defaultdict(list)
             started = time.monotonic()
-            for n in range(questions):
-                user = FIRST_USER + n % users
-                stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(user))
-                asked[user].append(time.monotonic())
+            asked = push_burst(stub, questions, users, FIRST_USER)
             await all_replies(stub, questions)
         return tally(stub, name, cap, fault_rate, asked, started)
+
+
+def push_burst(stub: BotAPIStub, questions: int, users: int,
+               first_user: int) -> dict[int, list[float]]:
+    """Queue `questions` citizen questions from `users` users in turn; when each was asked."""
+    asked: dict[int, list[float]] = defaultdict(list)
+    for n in range(questions):
+        user = first_user + n % users
+        stub.push_text(QUESTIONS[n % len(QUESTIONS)], sender=Sender(user))
+        asked[user].append(time.monotonic())
+    return asked
 
 
 def tally(stub: BotAPIStub, name: str, cap: float, fault_rate: float,
