@@ -166,14 +166,18 @@ class AnswerBuilder:
         return [h for h in hits if h.score >= MIN_RELATIVE_SCORE * hits[0].score]
 
     def _excerpts(self, hits: list[Hit], ranking: Ranking) -> tuple[Excerpt, ...]:
-        """Quote each hit, skipping a hit whose sentence another quote already shows."""
+        """Quote each hit, skipping a hit whose sentence another quote already shows whole.
+        A sentence shown only in part, cut as the neighbour of another, may be the one that
+        answers: it still gets its own excerpt, but it is never joined again as a neighbour."""
         excerpts: list[Excerpt] = []
         shown: set[int] = set()
+        shown_whole: set[int] = set()
         for hit in hits:
-            if hit.passage.position in shown:
+            if hit.passage.position in shown_whole:
                 continue
             quote = quote_hit(hit, self.index, ranking.scores, quoted=shown)
             shown |= quote.passages
+            shown_whole |= quote.whole
             meta = self.index.documents[hit.passage.doc_id]
             source = Source(hit.passage.doc_id, meta, hit.passage.section)
             excerpts.append(Excerpt(quote, source, hit.score, find_links(quote.text)))

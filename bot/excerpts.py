@@ -25,12 +25,13 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Verbatim text from a document, the passages (sentences) it shows, and the character
-    spans of the words that matched the question."""
+    """Verbatim text from a document, the passages (sentences) it shows, those of them it
+    shows whole, and the character spans of the words that matched the question."""
 
     text: str
     passages: frozenset[int]
     highlights: tuple[tuple[int, int], ...]
+    whole: frozenset[int]
 
 
 def quote_hit(hit: Hit, index: SearchIndex, scores: np.ndarray,
@@ -40,20 +41,24 @@ def quote_hit(hit: Hit, index: SearchIndex, scores: np.ndarray,
     a sentence too long alone is cut around its matches."""
     analyzer = analyzer or default_analyzer()
     passage = hit.passage
-    text, shown = passage.text, [passage.position]
+    text, shown, whole = passage.text, [passage.position], [passage.position]
     room = MAX_EXCERPT_CHARS - len(text) - 1
     neighbours = [n for n in index.neighbours(passage) if n.position not in quoted]
     if room < 0:
         text = _cut_around_matches(text, hit.matched_terms, index.term_idf, analyzer)
+        whole.clear()
     elif room >= MIN_NEIGHBOUR_CHARS and neighbours:
         other = max(neighbours, key=lambda n: (scores[n.position], n.position))
         shown.append(other.position)
+        if len(other.text) <= room:
+            whole.append(other.position)
         if other.position > passage.position:
             text = f"{text} {_head(other.text, room)}"
         else:
             text = f"{_tail(other.text, room)} {text}"
     return Quote(text=text, passages=frozenset(shown),
-                 highlights=tuple(match_spans(text, hit.matched_terms, analyzer)))
+                 highlights=tuple(match_spans(text, hit.matched_terms, analyzer)),
+                 whole=frozenset(whole))
 
 
 def _head(sentence: str, room: int) -> str:

@@ -6,6 +6,7 @@ import pytest
 
 from bot.answer import AnswerBuilder, Excerpt
 from bot.excerpts import ELLIPSIS, MAX_EXCERPT_CHARS
+from bot.indexer import build_index
 from bot.render import render_text
 
 from .verbatim import unquoted_pieces
@@ -135,17 +136,17 @@ def test_whether_a_question_was_answered_is_quoted_from_the_document(builder):
 MANY_EXCERPTS = "données de santé piratage tiers payant optique"
 
 
-def test_every_excerpt_quotes_a_sentence_no_earlier_excerpt_showed(builder):
+def test_every_excerpt_quotes_whole_a_sentence_no_earlier_excerpt_showed_whole(builder):
     answer = builder.answer(MANY_EXCERPTS)
     assert len(answer.excerpts) > 3  # some stand behind "more"
     shown: set[int] = set()
     for excerpt in answer.excerpts:
-        assert excerpt.quote.passages - shown, excerpt.text
-        shown |= excerpt.quote.passages
+        assert excerpt.quote.whole - shown, excerpt.text
+        shown |= excerpt.quote.whole
 
 
-def test_no_sentence_is_quoted_in_two_excerpts_of_one_answer(builder):
-    quoted = [p for e in builder.answer(MANY_EXCERPTS).excerpts for p in e.quote.passages]
+def test_no_sentence_is_quoted_whole_in_two_excerpts_of_one_answer(builder):
+    quoted = [p for e in builder.answer(MANY_EXCERPTS).excerpts for p in e.quote.whole]
     assert len(quoted) == len(set(quoted))
 
 
@@ -162,3 +163,24 @@ def test_a_social_security_number_gets_a_warning_and_is_never_repeated(builder):
     reply = render_text(answer)
     assert "numéro de sécurité sociale" in reply.split("\n")[0]
     assert "006 084" not in reply
+
+
+def test_a_sentence_cut_as_a_neighbour_still_gets_its_own_excerpt(tmp_path):
+    # The first hit is short and its long neighbour answers too: the first excerpt shows only
+    # the neighbour's start, so the neighbour must come whole in an excerpt of its own.
+    neighbour = ("Il revient à l'autorité de contrôle de mener des investigations sur la perte "
+                 "des données de santé, afin de déterminer si les mesures de sécurité mises "
+                 "en oeuvre par les opérateurs avant l'incident étaient appropriées au regard de "
+                 "leurs obligations légales, contractuelles et réglementaires de toute nature, et "
+                 "d'appliquer le cas échéant les procédures et les peines prévues par la loi.")
+    best = "Les investigations sur la fuite des données des assurés sont en cours."
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.md").write_text(
+        f"---\ntitle: Enquête\n---\n\n{best} {neighbour}\n\n"
+        "## Autre\n\nUn autre paragraphe parle de tout autre chose.\n", "utf-8")
+    builder = AnswerBuilder(build_index(corpus, embeddings=False))
+    question = "investigations en cours sur la fuite des données des assurés"
+    excerpts = builder.answer(question).excerpts
+    assert excerpts[0].text.startswith(best) and excerpts[0].text.endswith(ELLIPSIS)
+    assert any(e.text == neighbour for e in excerpts[1:])

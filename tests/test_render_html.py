@@ -15,7 +15,8 @@ SOURCE = Source("doc.md", DocumentMeta(title="Titre", institution="Sénat",
 
 
 def excerpt(text: str, highlights=()) -> Excerpt:
-    return Excerpt(Quote(text, frozenset({0}), tuple(highlights)), SOURCE, 1.0, find_links(text))
+    quote = Quote(text, frozenset({0}), tuple(highlights), whole=frozenset({0}))
+    return Excerpt(quote, SOURCE, 1.0, find_links(text))
 
 
 def answer(*excerpts: Excerpt, lang="fr") -> Answer:
