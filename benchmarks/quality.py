@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from bot.indexer import build_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 LEXICAL_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
+COVERAGE_WEIGHTS = (0.0, 0.15, 0.3, 0.5)
 SUBJECT_SHARES = (0.0, 0.1, 0.2, 0.25, 0.3, 0.34, 0.4, 0.45, 0.5, 0.6, 0.7)
 FOLDS = 5
 
@@ -116,23 +118,34 @@ def fold_of(result: Outcome) -> int:
     return int(re.sub(r"\D", "", result.item["id"]) or 0) % FOLDS
 
 
-def cross_validate(runs: dict[float, list[Outcome]]) -> list[str]:
-    """Choose (lexical weight, subject share) on four folds, score on the fifth."""
-    lines = ["| fold | chosen weight | chosen share | hit@1 | hit@3 | mrr | out of scope "
-             "declined |", "|---|---|---|---|---|---|---|"]
+Weights = tuple[float, float]  # (LEXICAL_WEIGHT, COVERAGE_WEIGHT)
+
+
+def preference(runs: dict[Weights, list[Outcome]], weights: Weights, share: float,
+               held_out: int | None = None) -> tuple[float, ...]:
+    """How a setting ranks, on the questions outside the `held_out` fold: questions right,
+    then ties to the even mix of the two views, the smaller coverage weight, the stricter
+    decision."""
+    right = sum(r.right(share) for r in runs[weights] if fold_of(r) != held_out)
+    return right, -abs(weights[0] - 0.5), -weights[1], share
+
+
+def cross_validate(runs: dict[Weights, list[Outcome]]) -> list[str]:
+    """Choose (lexical weight, coverage weight, subject share) on four folds, score on the
+    fifth."""
+    lines = ["| fold | chosen weights (lexical, coverage) | chosen share | hit@1 | hit@3 | mrr | "
+             "out of scope declined |", "|---|---|---|---|---|---|---|"]
     pooled: list[tuple[Outcome, float]] = []
     for fold in range(FOLDS):
-        def right_on_train(choice: tuple[float, float], fold: int = fold) -> tuple[int, float]:
-            weight, share = choice
-            right = sum(r.right(share) for r in runs[weight] if fold_of(r) != fold)
-            return right, -abs(weight - 0.5), share  # ties: the even mix, the stricter share
+        def right_on_train(choice: tuple[Weights, float], fold: int = fold) -> tuple[float, ...]:
+            return preference(runs, *choice, held_out=fold)
 
         weight, share = max(((w, s) for w in runs for s in SUBJECT_SHARES), key=right_on_train)
         held = [r for r in runs[weight] if fold_of(r) == fold]
         pooled.extend((r, share) for r in held)
         f = figures(held, share)
-        lines.append(f"| {fold} | {weight} | {share} | {f['hit@1']:.2f} | {f['hit@3']:.2f} | "
-                     f"{f['mrr']:.2f} | {f['oos_declined']}/{f['oos']} |")
+        lines.append(f"| {fold} | {weight[0]}, {weight[1]} | {share} | {f['hit@1']:.2f} | "
+                     f"{f['hit@3']:.2f} | {f['mrr']:.2f} | {f['oos_declined']}/{f['oos']} |")
     scope = [(r, s) for r, s in pooled if r.in_scope]
     ranks = [r.rank if r.answered and r.subject_share >= s else None for r, s in scope]
     declined = sum(r.subject_share < s or not r.answered for r, s in pooled if not r.in_scope)
@@ -187,15 +200,16 @@ def main() -> int:
              .splitlines() if line.strip()]
     index = build_index(CORPUS)
     chosen = bot.answer.MIN_SUBJECT_SHARE
-    runs: dict[float, list[Outcome]] = {}
-    for weight in LEXICAL_WEIGHTS:
-        with setting(LEXICAL_WEIGHT=weight, MIN_SUBJECT_SHARE=0.0):
-            runs[weight] = outcomes(AnswerBuilder(index), items)
-    current = runs[bot.search.LEXICAL_WEIGHT]
+    runs: dict[Weights, list[Outcome]] = {}
+    for lexical, coverage in product(LEXICAL_WEIGHTS, COVERAGE_WEIGHTS):
+        with setting(LEXICAL_WEIGHT=lexical, COVERAGE_WEIGHT=coverage, MIN_SUBJECT_SHARE=0.0):
+            runs[lexical, coverage] = outcomes(AnswerBuilder(index), items)
+    in_code = (bot.search.LEXICAL_WEIGHT, bot.search.COVERAGE_WEIGHT)
+    current = runs[in_code]
     fitted = max(((w, s) for w in runs for s in SUBJECT_SHARES),
-                 key=lambda c: (sum(r.right(c[1]) for r in runs[c[0]]), -abs(c[0] - 0.5), c[1]))
-    print(f"chosen on the full set: lexical weight {fitted[0]}, subject share {fitted[1]} "
-          f"(the code has {bot.search.LEXICAL_WEIGHT}, {chosen})")
+                 key=lambda c: preference(runs, *c))
+    print(f"chosen on the full set: weights {fitted[0]}, subject share {fitted[1]} "
+          f"(the code has {in_code}, {chosen})")
     print(f"embedding model: {index.embedding_model}; {len(items)} questions\n")
     print("## Full set, the settings in the code\n")
     f = figures(current, chosen)
@@ -205,13 +219,14 @@ def main() -> int:
     print("\n".join(by_group(current, chosen, "kind")) + "\n")
     print("## Cross-validation (5 folds: id mod 5)\n")
     print("\n".join(cross_validate(runs)) + "\n")
-    print("## Lexical weight (decision off)\n")
-    print("| lexical weight | hit@1 | hit@3 | mrr |\n|---|---|---|---|")
-    for weight, results in runs.items():
+    print("## Weights (decision off)\n")
+    print("| lexical weight | coverage weight | hit@1 | hit@3 | mrr |\n|---|---|---|---|---|")
+    for (lexical, coverage), results in runs.items():
         f = figures(results, 0.0)
-        label = f"{weight}" + (" (BM25 alone)" if weight == 1.0 else "")
-        print(f"| {label} | {f['hit@1']:.3f} | {f['hit@3']:.3f} | {f['mrr']:.3f} |")
-    print("\n## Trade-off (lexical weight in the code)\n")
+        label = f"{lexical}" + (" (BM25 alone)" if lexical == 1.0 else "")
+        print(f"| {label} | {coverage} | {f['hit@1']:.3f} | {f['hit@3']:.3f} | "
+              f"{f['mrr']:.3f} |")
+    print("\n## Trade-off (weights in the code)\n")
     print("| subject share ≥ | answerable answered | hit@3 | out of scope declined |\n"
           "|---|---|---|---|")
     for t in SUBJECT_SHARES:

@@ -5,8 +5,11 @@ concept counting with its best term in that passage (so a list of synonyms never
 plus BM25 on pairs of neighbouring concepts found side by side, which favours "tiers payant en
 optique" over the same words scattered. Semantic: the cosine of the question's and the
 passage's sentence embeddings, which matches meaning across wordings and languages. Each is
-scaled to [0, 1] over the passages (min-max) and they are mixed with LEXICAL_WEIGHT, chosen by
-cross-validation (docs/quality.md).
+scaled to [0, 1] over the passages (min-max) and they are mixed with LEXICAL_WEIGHT. Two
+terms are added: the match of the passage's document, and the passage's coverage, the share of
+the question's ideas (each weighed by its IDF) that it holds, as Lucene's coordination factor
+did: a sentence holding what is asked and what it is asked about beats one that repeats the
+question's rarest name. The weights are chosen by cross-validation (docs/quality.md).
 
 The question's subject share is the share of its ideas that are
 on the corpus's subject at all: ideas the corpus knows, against words of the language that it
@@ -31,8 +34,10 @@ from bot.query import Concept, Query
 PAIR_WEIGHT = 0.5
 # The share of the lexical view in the fused score (the semantic view has the rest)…
 LEXICAL_WEIGHT = 0.5
-# …and how much the document's own match adds ("the question of M. Dubois" names one).
+# …how much the document's own match adds ("the question of M. Dubois" names one)…
 DOCUMENT_WEIGHT = 0.2
+# …and how much the passage's coverage of the question's ideas adds.
+COVERAGE_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +88,13 @@ def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> Row:
 def search(index: SearchIndex, query: Query, query_vector: np.ndarray | None = None,
            limit: int = 10) -> Ranking:
     """The best passages for a question, best first; no hits when nothing matches at all."""
-    lexical = lexical_scores(index, query)
+    lexical, covered = lexical_scores(index, query)
     scores = scaled(lexical)
     documents = scaled(document_scores(index, query))[index.passage_documents]
     if query_vector is not None and index.embeddings is not None:
         similarity = scaled(index.embeddings @ query_vector)
         scores = LEXICAL_WEIGHT * scores + (1 - LEXICAL_WEIGHT) * similarity
-    scores = scores + DOCUMENT_WEIGHT * documents
+    scores = scores + DOCUMENT_WEIGHT * documents + COVERAGE_WEIGHT * covered
     ranked = top(scores, limit)
     alternatives = [[frozenset(a) for a in c.alternatives] for c in query.concepts]
     # Which ranked passages hold each term of the question: one search per term.
@@ -110,17 +115,22 @@ def subject_share(index: SearchIndex, query: Query) -> float:
     return known / (known + unknown_words) if known else 0.0
 
 
-def lexical_scores(index: SearchIndex, query: Query) -> np.ndarray:
-    """BM25 of every passage: each concept by its best alternative, plus proximity."""
+def lexical_scores(index: SearchIndex, query: Query) -> tuple[np.ndarray, np.ndarray]:
+    """BM25 of every passage (each concept by its best alternative, plus proximity), and
+    the passage's coverage: the share of the concepts' weight (concept_weight) it holds."""
     size = len(index.passages)
-    scores = np.zeros(size)
+    scores, covered = np.zeros(size), np.zeros(size)
+    total = 0.0
     for concept in query.concepts:
         passages, best = merge([alternative_row(index, t) for t in concept.alternatives],
                                np.maximum)
         scores[passages] += best
+        if (weight := concept_weight(index, concept)) is not None:
+            covered[passages] += weight
+            total += weight
     if (proximity := _proximity(index, query.concepts, size)) is not None:
         scores += PAIR_WEIGHT * proximity
-    return scores
+    return scores, covered / total if total else covered
 
 
 def document_scores(index: SearchIndex, query: Query) -> np.ndarray:

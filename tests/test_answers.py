@@ -184,3 +184,19 @@ def test_a_sentence_cut_as_a_neighbour_still_gets_its_own_excerpt(tmp_path):
     excerpts = builder.answer(question).excerpts
     assert excerpts[0].text.startswith(best) and excerpts[0].text.endswith(ELLIPSIS)
     assert any(e.text == neighbour for e in excerpts[1:])
+
+
+def test_a_sentence_holding_more_of_the_question_beats_one_repeating_a_word(tmp_path):
+    # BM25 alone puts first the short sentence that repeats one word of the question three
+    # times; the one holding two of its three ideas answers it.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.md").write_text(
+        "---\ntitle: Note\n---\n\n## Un\n\nZorglub, encore Zorglub, toujours Zorglub.\n\n"
+        "## Deux\n\nLe ministère chargé de la santé devra répondre avant la fin du mois "
+        "prochain, selon le règlement de l'assemblée.\n\n"
+        "## Trois\n\nUn texte sans rapport avec le reste, sur les jardins et les fleurs.\n",
+        "utf-8")
+    builder = AnswerBuilder(build_index(corpus, embeddings=False))
+    answer = builder.answer("quel ministère doit répondre à Zorglub ?")
+    assert answer.excerpts[0].text.startswith("Le ministère chargé de la santé devra répondre")
