@@ -17,7 +17,7 @@ from bot.index import SearchIndex
 from bot.lang import LANGS, Lang
 from bot.metadata import DocumentMeta
 from bot.privacy import contains_social_security_number
-from bot.query import QueryParser, dictionary
+from bot.query import QueryParser, dictionary, questions_first
 from bot.search import Hit, Ranking, search
 from bot.suggestions import Catalogue
 
@@ -146,7 +146,8 @@ class AnswerBuilder:
         query = self.parser.parse(question)
         if not query.concepts:
             return Answer(question, query.lang, "no_question", personal_data_warning=warning)
-        vector = self.embedder.embed_queries([question])[0] if self.embedder else None
+        vector = (self.embedder.embed_queries([questions_first(question)])[0]
+                  if self.embedder else None)
         ranking = search(self.index, query, vector, limit=SEARCH_DEPTH)
         hits = self._relevant(ranking)
         if not hits:

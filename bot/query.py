@@ -204,6 +204,18 @@ class QueryParser:
         return min(found)[2] if found else None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def questions_first(text: str) -> str:
+    """The message with its questions (sentences ending in "?") before the rest. A long
+    message often asks at its end, after the sender's story; the sentence-embedding model
+    reads only the start of a message (embeddings.MAX_QUERY_CHARS)."""
+    sentences = _SENTENCE_END.split(text.strip())
+    asked = [s for s in sentences if s.rstrip().endswith("?")]
+    return " ".join(asked + [s for s in sentences if s not in asked])
+
+
 @cache
 def _language_identifier() -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

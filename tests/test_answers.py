@@ -5,8 +5,10 @@ from datetime import date
 import pytest
 
 from bot.answer import AnswerBuilder, Excerpt
+from bot.embeddings import MAX_QUERY_CHARS
 from bot.excerpts import ELLIPSIS, MAX_EXCERPT_CHARS
 from bot.indexer import build_index
+from bot.query import questions_first
 from bot.render import render_text
 
 from .verbatim import unquoted_pieces
@@ -200,3 +202,14 @@ def test_a_sentence_holding_more_of_the_question_beats_one_repeating_a_word(tmp_
     builder = AnswerBuilder(build_index(corpus, embeddings=False))
     answer = builder.answer("quel ministère doit répondre à Zorglub ?")
     assert answer.excerpts[0].text.startswith("Le ministère chargé de la santé devra répondre")
+
+
+def test_a_long_message_is_embedded_question_first():
+    # The embedding reads the start of a message; the question must be in it.
+    story = ("Bonjour, je suis à la retraite depuis trois ans et je vis seule à la campagne, "
+             "loin de tout, avec mon chat et mes poules. Ma mutuelle m'a écrit la semaine "
+             "dernière au sujet d'un piratage.")
+    message = f"{story} Que dois-je faire maintenant ? Merci d'avance."
+    assert questions_first(message).startswith("Que dois-je faire maintenant ?")
+    assert len(story) > MAX_QUERY_CHARS
+    assert sorted(questions_first(message).split()) == sorted(message.split())
