@@ -4,10 +4,10 @@ trade-off curve of the decision to answer (docs/quality.md).
     .venv/bin/python -m benchmarks.quality [QUESTIONS.jsonl] [--plot docs/quality/tradeoff.png]
 
 Each question is answered once per setting through the answer core. Folds are the number in the
-question's id modulo 5. A setting is chosen on four folds by the number of questions it gets
-right (answerable ones answered with a right excerpt in the first three, out-of-scope ones
-declined) and scored on the fifth; ties go to the even mix of the two views and to the
-stricter decision.
+question's id modulo 5. On four folds, the weights are chosen by the mean reciprocal rank of
+the answerable questions with the decision off, then the decision's subject share by the
+number of questions right with those weights (answerable ones answered with a right excerpt in
+the first three, out-of-scope ones declined); the choice is scored on the fifth fold.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import bot.answer
+import bot.indexer
 import bot.search
 from bot.answer import AnswerBuilder
 from bot.embeddings import default_embedder
@@ -34,6 +35,7 @@ from bot.indexer import build_index
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 LEXICAL_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
 COVERAGE_WEIGHTS = (0.0, 0.15, 0.3, 0.5)
+SENTENCE_WEIGHTS = (1, 2, 3)
 SUBJECT_SHARES = (0.0, 0.1, 0.2, 0.25, 0.3, 0.34, 0.4, 0.45, 0.5, 0.6, 0.7)
 FOLDS = 5
 
@@ -69,7 +71,7 @@ class Outcome:
 @contextmanager
 def setting(**values: float) -> Iterator[None]:
     """Module constants set for a while (this is a measurement script, not the bot)."""
-    modules = (bot.search, bot.answer)
+    modules = (bot.search, bot.answer, bot.indexer)
     old = {name: getattr(m, name) for m in modules for name in values if hasattr(m, name)}
     for m in modules:
         for name, value in values.items():
@@ -118,33 +120,40 @@ def fold_of(result: Outcome) -> int:
     return int(re.sub(r"\D", "", result.item["id"]) or 0) % FOLDS
 
 
-Weights = tuple[float, float]  # (LEXICAL_WEIGHT, COVERAGE_WEIGHT)
+Weights = tuple[int, float, float]  # (SENTENCE_WEIGHT, LEXICAL_WEIGHT, COVERAGE_WEIGHT)
 
 
-def preference(runs: dict[Weights, list[Outcome]], weights: Weights, share: float,
-               held_out: int | None = None) -> tuple[float, ...]:
-    """How a setting ranks, on the questions outside the `held_out` fold: questions right,
-    then ties to the even mix of the two views, the smaller coverage weight, the stricter
-    decision."""
-    right = sum(r.right(share) for r in runs[weights] if fold_of(r) != held_out)
-    return right, -abs(weights[0] - 0.5), -weights[1], share
+def choose(runs: dict[Weights, list[Outcome]],
+           held_out: int | None = None) -> tuple[Weights, float]:
+    """The setting chosen on the questions outside the `held_out` fold: the weights with the
+    best mean reciprocal rank, decision off (ties: the smaller sentence weight, the even mix
+    of the two views, the smaller coverage weight), then the subject share that gets the most
+    questions right with them (ties: the stricter decision)."""
+    def kept(weights: Weights) -> list[Outcome]:
+        return [r for r in runs[weights] if fold_of(r) != held_out]
+
+    def ranking(weights: Weights) -> tuple[float, ...]:
+        sentence, lexical, coverage = weights
+        answerable = [r for r in kept(weights) if r.in_scope]
+        mrr = sum(1 / r.rank for r in answerable if r.rank) / max(1, len(answerable))
+        return round(mrr, 9), -sentence, -abs(lexical - 0.5), -coverage
+
+    weights = max(runs, key=ranking)
+    share = max(SUBJECT_SHARES, key=lambda s: (sum(r.right(s) for r in kept(weights)), s))
+    return weights, share
 
 
 def cross_validate(runs: dict[Weights, list[Outcome]]) -> list[str]:
-    """Choose (lexical weight, coverage weight, subject share) on four folds, score on the
-    fifth."""
-    lines = ["| fold | chosen weights (lexical, coverage) | chosen share | hit@1 | hit@3 | mrr | "
-             "out of scope declined |", "|---|---|---|---|---|---|---|"]
+    """Choose the weights and the subject share on four folds, score on the fifth."""
+    lines = ["| fold | chosen weights (sentence, lexical, coverage) | chosen share | hit@1 | "
+             "hit@3 | mrr | out of scope declined |", "|---|---|---|---|---|---|---|"]
     pooled: list[tuple[Outcome, float]] = []
     for fold in range(FOLDS):
-        def right_on_train(choice: tuple[Weights, float], fold: int = fold) -> tuple[float, ...]:
-            return preference(runs, *choice, held_out=fold)
-
-        weight, share = max(((w, s) for w in runs for s in SUBJECT_SHARES), key=right_on_train)
+        weight, share = choose(runs, held_out=fold)
         held = [r for r in runs[weight] if fold_of(r) == fold]
         pooled.extend((r, share) for r in held)
         f = figures(held, share)
-        lines.append(f"| {fold} | {weight[0]}, {weight[1]} | {share} | {f['hit@1']:.2f} | "
+        lines.append(f"| {fold} | {', '.join(map(str, weight))} | {share} | {f['hit@1']:.2f} | "
                      f"{f['hit@3']:.2f} | {f['mrr']:.2f} | {f['oos_declined']}/{f['oos']} |")
     scope = [(r, s) for r, s in pooled if r.in_scope]
     ranks = [r.rank if r.answered and r.subject_share >= s else None for r, s in scope]
@@ -198,19 +207,23 @@ def main() -> int:
     args = parser.parse_args()
     items = [json.loads(line) for line in Path(args.questions).read_text(encoding="utf-8")
              .splitlines() if line.strip()]
-    index = build_index(CORPUS)
     chosen = bot.answer.MIN_SUBJECT_SHARE
     runs: dict[Weights, list[Outcome]] = {}
-    for lexical, coverage in product(LEXICAL_WEIGHTS, COVERAGE_WEIGHTS):
-        with setting(LEXICAL_WEIGHT=lexical, COVERAGE_WEIGHT=coverage, MIN_SUBJECT_SHARE=0.0):
-            runs[lexical, coverage] = outcomes(AnswerBuilder(index), items)
-    in_code = (bot.search.LEXICAL_WEIGHT, bot.search.COVERAGE_WEIGHT)
+    for sentence in SENTENCE_WEIGHTS:
+        with setting(SENTENCE_WEIGHT=sentence):
+            index = build_index(CORPUS)
+        for lexical, coverage in product(LEXICAL_WEIGHTS, COVERAGE_WEIGHTS):
+            with setting(LEXICAL_WEIGHT=lexical, COVERAGE_WEIGHT=coverage,
+                         MIN_SUBJECT_SHARE=0.0):
+                runs[sentence, lexical, coverage] = outcomes(AnswerBuilder(index), items)
+    in_code = (bot.indexer.SENTENCE_WEIGHT, bot.search.LEXICAL_WEIGHT, bot.search.COVERAGE_WEIGHT)
     current = runs[in_code]
-    fitted = max(((w, s) for w in runs for s in SUBJECT_SHARES),
-                 key=lambda c: preference(runs, *c))
+    fitted = choose(runs)
     print(f"chosen on the full set: weights {fitted[0]}, subject share {fitted[1]} "
           f"(the code has {in_code}, {chosen})")
-    print(f"embedding model: {index.embedding_model}; {len(items)} questions\n")
+    embedder = default_embedder()
+    print(f"embedding model: {embedder.name if embedder else 'none (BM25 alone)'}; "
+          f"{len(items)} questions\n")
     print("## Full set, the settings in the code\n")
     f = figures(current, chosen)
     print(f"hit@1 {f['hit@1']:.3f} hit@3 {f['hit@3']:.3f} mrr {f['mrr']:.3f} "
@@ -220,11 +233,12 @@ def main() -> int:
     print("## Cross-validation (5 folds: id mod 5)\n")
     print("\n".join(cross_validate(runs)) + "\n")
     print("## Weights (decision off)\n")
-    print("| lexical weight | coverage weight | hit@1 | hit@3 | mrr |\n|---|---|---|---|---|")
-    for (lexical, coverage), results in runs.items():
+    print("| sentence weight | lexical weight | coverage weight | hit@1 | hit@3 | mrr |\n"
+          "|---|---|---|---|---|---|")
+    for (sentence, lexical, coverage), results in runs.items():
         f = figures(results, 0.0)
         label = f"{lexical}" + (" (BM25 alone)" if lexical == 1.0 else "")
-        print(f"| {label} | {coverage} | {f['hit@1']:.3f} | {f['hit@3']:.3f} | "
+        print(f"| {sentence} | {label} | {coverage} | {f['hit@1']:.3f} | {f['hit@3']:.3f} | "
               f"{f['mrr']:.3f} |")
     print("\n## Trade-off (weights in the code)\n")
     print("| subject share ≥ | answerable answered | hit@3 | out of scope declined |\n"

@@ -39,12 +39,18 @@ from bot.suggestions import CATALOGUE_FILE, CatalogueQuestion, read_catalogue
 
 log = logging.getLogger(__name__)
 
+# How many times a passage's own words count among the terms it is indexed under, against
+# once for its context (the sentences beside it, its heading, its document's title): the
+# context helps find it, its own words decide between it and its neighbours.
+SENTENCE_WEIGHT = 2
+
 
 def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> str:
     """Fingerprint of what an index is derived from: the corpus files, the analysis and the
     embedding model."""
     model = embedder.name if embedder is not None else NO_EMBEDDINGS
-    digest = hashlib.sha256(f"{FORMAT_VERSION}/{ANALYSIS_VERSION}/{model}".encode())
+    digest = hashlib.sha256(
+        f"{FORMAT_VERSION}/{ANALYSIS_VERSION}/{SENTENCE_WEIGHT}/{model}".encode())
     digest.update(" ".join(sorted(load_word_list("stopwords_fr.txt"))).encode())
     digest.update(corpus_fingerprint(corpus_dir).encode())
     if (catalogue := corpus_dir / CATALOGUE_FILE).is_file():
@@ -106,14 +112,16 @@ def _catalogue(corpus_dir: Path) -> tuple[CatalogueQuestion, ...]:
 
 
 def context_texts(passages: list[Passage], documents: dict[str, DocumentMeta]) -> list[str]:
-    """What each passage is indexed under: its sentence, the sentences beside it, its
-    section's heading, and its document's title, author and reference."""
+    """What each passage is indexed under: its sentence (SENTENCE_WEIGHT times), the
+    sentences beside it, its section's heading, and its document's title, author and
+    reference."""
     texts = []
     for i, passage in enumerate(passages):
         around = [other.text for other in neighbours(passages, i)]
         meta = documents[passage.doc_id]
         about = (passage.section, meta.title, meta.author, meta.author_detail, meta.reference)
-        texts.append(" ".join([passage.text, *around, *(part for part in about if part)]))
+        own = [passage.text] * SENTENCE_WEIGHT
+        texts.append(" ".join([*own, *around, *(part for part in about if part)]))
     return texts
 
 

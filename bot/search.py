@@ -33,11 +33,11 @@ from bot.query import Concept, Query
 # How much a pair of neighbouring concepts counts, against one concept alone.
 PAIR_WEIGHT = 0.5
 # The share of the lexical view in the fused score (the semantic view has the rest)…
-LEXICAL_WEIGHT = 0.5
+LEXICAL_WEIGHT = 0.4
 # …how much the document's own match adds ("the question of M. Dubois" names one)…
 DOCUMENT_WEIGHT = 0.2
 # …and how much the passage's coverage of the question's ideas adds.
-COVERAGE_WEIGHT = 0.5
+COVERAGE_WEIGHT = 0.3
 
 
 @dataclass(frozen=True, slots=True)

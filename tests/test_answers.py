@@ -10,6 +10,7 @@ from bot.excerpts import ELLIPSIS, MAX_EXCERPT_CHARS
 from bot.indexer import build_index
 from bot.query import questions_first
 from bot.render import render_text
+from bot.search import search
 
 from .verbatim import unquoted_pieces
 
@@ -213,3 +214,18 @@ def test_a_long_message_is_embedded_question_first():
     assert questions_first(message).startswith("Que dois-je faire maintenant ?")
     assert len(story) > MAX_QUERY_CHARS
     assert sorted(questions_first(message).split()) == sorted(message.split())
+
+
+def test_of_two_neighbouring_sentences_the_one_holding_the_words_ranks_first(tmp_path):
+    # Each sentence is indexed with its neighbours as context; its own words must still
+    # decide between the two.
+    answering = "La blockchain sert de tiers de confiance neutre."
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.md").write_text(
+        "---\ntitle: Note\n---\n\n## Un\n\nLes opticiens ont travaillé sur une solution "
+        f"nouvelle pour leurs clients. {answering}\n\n"
+        "## Deux\n\nUn autre sujet sans rapport, sur les jardins et les fleurs.\n", "utf-8")
+    index = build_index(corpus, embeddings=False)
+    query = AnswerBuilder(index).parser.parse("à quoi sert la blockchain ?")
+    assert search(index, query).hits[0].passage.text == answering
