@@ -2,10 +2,10 @@
 
     .venv/bin/python -m benchmarks.answers [QUESTIONS.jsonl] [--rounds 2]
 
-The corpus in `corpus/` is indexed (with sentence embeddings when the model loads, and once
-more without them), the AnswerBuilder is warmed up as the Telegram bot warms it before serving,
+The corpus in `corpus/` is indexed with each embedding model that loads (e5, USE) and once
+without embeddings, the AnswerBuilder is warmed up as the Telegram bot warms it before serving,
 and each question of the file is answered `rounds` times, each answer timed alone. Printed:
-p50, p90, p99 and the maximum, and the time to build the index.
+p50, p90, p99 and the maximum, and the time to build the index (the model loaded first).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.report import machine, percentile_ms
 from bot.answer import AnswerBuilder
+from bot.embeddings import MODEL_ERRORS, E5Embedder, Embedder, USEEmbedder
 from bot.indexer import build_index
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -45,12 +46,17 @@ def main() -> int:
     lines = Path(args.questions).read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     print(machine())
-    for embeddings in (True, False):
+    for model in (E5Embedder, USEEmbedder, None):
+        try:
+            embedder: Embedder | None = model() if model else None
+        except MODEL_ERRORS as error:
+            print(f"{model.name if model else ''}: unavailable ({error})")
+            continue
         started = time.perf_counter()
-        index = build_index(CORPUS, embeddings=embeddings)
+        index = build_index(CORPUS, embedder=embedder, embeddings=embedder is not None)
         built = time.perf_counter() - started
-        spent = timed_answers(AnswerBuilder(index), questions, args.rounds)
-        label = index.embedding_model if embeddings else "BM25 alone"
+        spent = timed_answers(AnswerBuilder(index, embedder), questions, args.rounds)
+        label = embedder.name if embedder else "BM25 alone"
         print(f"{label}: {len(spent)} answers, p50 {percentile_ms(spent, 50):.1f} ms, "
               f"p90 {percentile_ms(spent, 90):.1f} ms, p99 {percentile_ms(spent, 99):.1f} ms, "
               f"max {max(spent) * 1000:.1f} ms; index built in {built:.1f} s "
