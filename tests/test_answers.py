@@ -62,6 +62,9 @@ def test_colloquial_french_reaches_the_documents_words(builder):
     # "secu" and "mutuelle" are not how the documents say it.
     assert "régime de sécurité sociale et leur mutuelle" in top_text(
         builder, "ma secu et ma mutuelle ont fuité ?")
+    # Nor "vendues" and "dark web": the documents speak of "la vente" to cybercriminals.
+    assert "proposer à la vente ces données" in top_text(
+        builder, "mes données vendues sur le dark web")
 
 
 @pytest.mark.parametrize("question", [
