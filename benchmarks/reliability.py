@@ -50,7 +50,7 @@ from bot.corpus import FileRefused, add_file, load_corpus
 from bot.index_store import save_index
 from bot.indexer import build_index
 from bot_testing import BotAPIStub, Sender
-from bot_testing.process import bot_process, polling_started
+from bot_testing.process import bot_process, kill_during_burst, polling_started
 
 SEED = 2024
 RESULTS = Path("docs/reliability/results.json")
@@ -252,12 +252,7 @@ async def killed_mid_burst(questions: int, index_dir: Path, log: Path) -> Probe:
         env = environment(stub, index_dir, 0, fresh_database(log.parent)) | {"EMBEDDINGS": "off"}
         users = range(FIRST_USER, FIRST_USER + questions)
         async with bot_process(BOT[1], env, log) as process:
-            await polling_started(stub)
-            for user in users:
-                stub.push_text(QUESTIONS[user % len(QUESTIONS)], sender=Sender(user))
-            await stub.wait_for("sendMessage", KILLED_AFTER, timeout=60)
-            process.kill()
-            await process.wait()
+            await kill_during_burst(stub, process, QUESTIONS, users, KILLED_AFTER, timeout=60)
         before = len(stub.calls_of("sendMessage", ok=True))
         starts = len(stub.calls_of("deleteWebhook"))
         async with bot_process(BOT[1], env, log):

@@ -9,10 +9,11 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from bot_testing.server import BotAPIStub
+from bot_testing.world import Sender
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_COMMAND = [sys.executable, "-m", "bot", "run"]
@@ -61,3 +62,16 @@ async def polling_started(stub: BotAPIStub, starts_before: int = 0,
         while len(stub.calls_of("deleteWebhook")) <= starts_before:
             await asyncio.sleep(0.02)
     await asyncio.sleep(0.3)
+
+
+async def kill_during_burst(stub: BotAPIStub, process: asyncio.subprocess.Process,
+                            questions: Sequence[str], users: range, replies_before_kill: int,
+                            timeout: float) -> None:
+    """Once the bot polls, one question from each of ``users`` (in turn through
+    ``questions``); after ``replies_before_kill`` replies, kill -9 and wait for the end."""
+    await polling_started(stub)
+    for user in users:
+        stub.push_text(questions[user % len(questions)], sender=Sender(user))
+    await stub.wait_for("sendMessage", replies_before_kill, timeout=timeout)
+    process.kill()
+    await process.wait()

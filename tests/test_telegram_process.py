@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot_testing import BotAPIStub, Sender
-from bot_testing.process import BOT_COMMAND, REPO, bot_environment, bot_process, polling_started
+from bot_testing import BotAPIStub
+from bot_testing.process import (
+    BOT_COMMAND,
+    REPO,
+    bot_environment,
+    bot_process,
+    kill_during_burst,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,12 +62,7 @@ async def test_a_bot_killed_mid_burst_loses_no_question_and_repeats_only_replies
     env, log = environment(stub, tmp_path), tmp_path / "bot.log"
     users = range(FIRST_USER, FIRST_USER + BURST)
     async with bot_process(BOT_COMMAND, env, log) as process:
-        await polling_started(stub)
-        for user in users:
-            stub.push_text(QUESTIONS[user % len(QUESTIONS)], sender=Sender(user))
-        await stub.wait_for("sendMessage", KILLED_AFTER, timeout=30)
-        process.kill()
-        await process.wait()
+        await kill_during_burst(stub, process, QUESTIONS, users, KILLED_AFTER, timeout=30)
     before = replies_by_chat(stub)
     assert sum(before.values()) < BURST, "the burst was over before the kill"
     in_flight = unhandled_chats(Path(env["DATABASE_PATH"]), tmp_path / "copy")
