@@ -18,6 +18,12 @@ _ABBREVIATIONS = frozenset(
     {"m", "mm", "mme", "mmes", "mlle", "dr", "pr", "me", "st", "ste", "p", "pp", "n", "no",
      "art", "al", "cf", "chap", "vol", "éd", "ed", "av", "bd", "env", "min", "max", "ex"}
 )
+# The sections that hold only the filing of a question, and the lines that record it in the
+# others ("Question retirée le …", "Transmise au …", "Réponse du … publiée le …").
+FILING_SECTIONS = frozenset({"données clés", "date(s) clé(s)"})
+_FILING_LINE = re.compile(
+    r"(?:Question (?:retirée|publiée|de\b)|Réponse d[ue] .{0,80} publiée le|Transmise au"
+    r"|Cause :|En attente de réponse|Date de cl[oô]ture|\d+(?:e|ème) [Ll]égislature)")
 _BOUNDARY = re.compile(r"(?<=[.!?…])[»\")\]]*\s+(?=[«\"(\[]?\s?[A-ZÀ-ÖØ-Þ0-9])")
 
 
@@ -34,6 +40,8 @@ class Passage:
     section: str | None
     sentence: int
     text: str
+    # A filing line: who asked, when, which ministry, the question's status (is_filing_line).
+    filing: bool = False
 
     def is_beside(self, other: Passage) -> bool:
         """Whether the two sentences follow each other in one section of one document."""
@@ -63,12 +71,22 @@ def split_sentences(paragraph: str) -> list[str]:
     return [s for s in sentences if s]
 
 
+def is_filing_line(section: str | None, paragraph: str, headed: bool) -> bool:
+    """Whether a paragraph records the filing of a question rather than saying something:
+    the lines before the first heading of a document that has headings (`headed`), the key
+    facts and dates, and the short status lines among the text."""
+    return ((section is None and headed) or (section or "").lower() in FILING_SECTIONS
+            or (len(paragraph) < 150 and _FILING_LINE.match(paragraph) is not None))
+
+
 def split_passages(document: Document, first_position: int = 0) -> list[Passage]:
     """Every sentence of a document, in order, numbered from `first_position` in the index."""
     passages: list[Passage] = []
+    headed = any(section.heading for section in document.sections)
     for section in document.sections:
         for paragraph in section.paragraphs:
+            filing = is_filing_line(section.heading, paragraph, headed)
             for sentence in split_sentences(paragraph):
                 passages.append(Passage(document.doc_id, first_position + len(passages),
-                                        section.heading, len(passages), sentence))
+                                        section.heading, len(passages), sentence, filing))
     return passages
