@@ -26,6 +26,8 @@ from bot.analysis import Analyzer, Word, default_analyzer, fold, load_word_list,
 from bot.lang import Lang
 
 KEYS_CACHED = 50_000
+# Marks the term of an English word that the documents never write: it matches no passage.
+UNTRANSLATED = "en:"
 # Shorter words are not corrected: at one edit, "mail" or "mois" would become "mai" or "mis".
 MIN_CORRECTED_LENGTH = 5
 
@@ -52,6 +54,8 @@ class Query:
     text: str
     lang: Lang
     concepts: tuple[Concept, ...]
+    # The question's words, folded, its typing slips fixed: what the classifiers read.
+    spelled: str = ""
 
 
 class Lexicon:
@@ -126,6 +130,15 @@ class QueryParser:
         since Snowball keeps "piratées" ("pirate") apart from "pirates" ("pirat")."""
         return self.analyzer.stem(re.sub(r"(?<=\w{4})e?es?$", "", folded))
 
+    def spelled(self, text: str, lang: Lang | None = None) -> str:
+        """A text's words, folded, French typing slips fixed ("porter plaite" -> "porter
+        plainte"), joined by spaces."""
+        lang = lang or detect_language(text)
+        stopwords = self._stop_fr | self._stop_en if lang == "en" else self._stop_fr
+        parts = [p for w in split_words(text) for p in w.parts]
+        return " ".join(self._spell(p, stopwords) for p in parts) if lang == "fr" \
+            else " ".join(parts)
+
     def parse(self, text: str) -> Query:
         words = split_words(text)
         lang = detect_language(text)
@@ -158,15 +171,24 @@ class QueryParser:
         found.extend((i, self._word_concept(words[i], kept, lang))
                      for i, kept in leftover.items())
         found.sort(key=lambda pair: pair[0])
-        return Query(text=text, lang=lang, concepts=tuple(dict.fromkeys(c for _, c in found)))
+        return Query(text=text, lang=lang, concepts=tuple(dict.fromkeys(c for _, c in found)),
+                     spelled=" ".join(folded))
 
     def _word_concept(self, word: Word, parts: list[str], lang: Lang) -> Concept:
-        """One concept per written word; a compound is its joined form or all its parts."""
-        alternatives = [tuple(dict.fromkeys(self.correct(p) for p in parts))]
+        """One concept per written word; a compound is its joined form or all its parts. An
+        English word the lexicon does not translate reaches the documents only as written
+        there (a name, an acronym): never through a French stem it merely looks like
+        ("fine" is not "fin")."""
+        term = self.correct if lang == "fr" else self._as_written
+        alternatives = [tuple(dict.fromkeys(term(p) for p in parts))]
         if len(parts) > 1:
-            alternatives.insert(0, (self.correct("".join(parts)),))
+            alternatives.insert(0, (term("".join(parts)),))
         return Concept(tuple(alternatives), word.text,
                        in_dictionary=word.folded in dictionary(lang))
+
+    def _as_written(self, folded: str) -> str:
+        """The stem of a word the documents write this way; else a term no passage has."""
+        return self._surface.get(folded, f"{UNTRANSLATED}{folded}")
 
     def correct(self, folded: str) -> str:
         """The word's stem; for a word the corpus does not know, the stem of the closest
@@ -224,9 +246,17 @@ def _language_identifier() -> LanguageIdentifier:
 
 
 def detect_language(text: str) -> Lang:
-    """French or English, by py3langid's character n-gram model limited to the two (right on
-    every dev question, where counting function words missed two; docs/quality.md)."""
-    if not any(c.isalpha() for c in text):
+    """French or English. A message with words that only one of the two languages has is of
+    that language ("chaize reponse": a name and a French word); one with neither kind is
+    French, the documents' language ("Viamedis ?"); else py3langid's character n-gram model,
+    limited to the two, decides."""
+    words = {part for word in split_words(text) for part in word.parts}
+    french, english = dictionary("fr"), dictionary("en")
+    only_fr = any(w in french and w not in english for w in words)
+    only_en = any(w in english and w not in french for w in words)
+    if only_fr != only_en:
+        return "fr" if only_fr else "en"
+    if not only_fr:
         return "fr"
     return "en" if _language_identifier().classify(text)[0] == "en" else "fr"
 
@@ -237,6 +267,18 @@ def dictionary(lang: Lang) -> frozenset[str]:
     them: a word found there is a word, not a typing slip, even where the corpus lacks it."""
     words = SpellChecker(language=lang, distance=1).word_frequency.dictionary
     return frozenset(fold(word) for word in words if word.isalpha())
+
+
+# The most frequent words of a language say little about what a question is about ("lieu",
+# "took"): they are not named as words the documents lack.
+COMMON_WORDS = 1000
+
+
+@cache
+def common_words(lang: Lang) -> frozenset[str]:
+    """The COMMON_WORDS most frequent words of pyspellchecker's list for a language, folded."""
+    counts = SpellChecker(language=lang, distance=1).word_frequency.dictionary
+    return frozenset(fold(w) for w in sorted(counts, key=lambda w: -counts[w])[:COMMON_WORDS])
 
 
 @cache
