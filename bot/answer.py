@@ -10,22 +10,47 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from bot.analysis import URL
+from bot.analysis import URL, fold
+from bot.bank import BankEntry
+from bot.classifiers import QuestionClassifiers, Reading
 from bot.embeddings import Embedder, default_embedder
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
 from bot.lang import LANGS, Lang
 from bot.metadata import DocumentMeta
 from bot.privacy import contains_social_security_number
-from bot.query import QueryParser, dictionary, questions_first
-from bot.search import Hit, Ranking, search
+from bot.query import (
+    Query,
+    QueryParser,
+    common_words,
+    detect_language,
+    dictionary,
+    questions_first,
+)
+from bot.search import Hit, Ranking, bank_prior, concept_weight, search
+from bot.smalltalk import small_talk
 from bot.suggestions import Catalogue
 
 SHOWN_EXCERPTS = 3
 MORE_EXCERPTS = 3
-# The decision to answer (docs/quality.md has the trade-off curve and the cross-validation):
-# this share of the question's ideas must be on the documents' subject.
+# A hedged answer shows no more than this many of the closest excerpts.
+HEDGED_EXCERPTS = 2
+# The decision to answer (docs/quality.md has the trade-off curve and the cross-validation).
+# The topic classifier must find the question at least this likely to be about the breach,
+# unless the intent classifier finds one bank question at least SURE_INTENT likely (a typing
+# slip can fool the first, not both)…
+MIN_ON_TOPIC = 0.6
+SURE_INTENT = 0.4
+# …and it is answered with confidence unless the intent classifier finds it at least this
+# likely to be one of the questions about the breach that the documents do not answer, or
+# finds no bank question even this likely.
+MAX_UNANSWERED = 0.8
+MIN_INTENT = 0.05
+# Without a question bank there are no classifiers: this share of the question's ideas must
+# then be on the documents' subject.
 MIN_SUBJECT_SHARE = 0.34
+# The bank question an answer is said to answer must be at least this likely.
+MIN_MATCH = 0.3
 # Further excerpts must score at least this share of the best one.
 MIN_RELATIVE_SCORE = 0.6
 SEARCH_DEPTH = 20
@@ -33,16 +58,19 @@ SEARCH_DEPTH = 20
 # A question longer than this is not searched: it is almost surely pasted text, not a question.
 MAX_QUESTION_CHARS = 1000
 
-Outcome = Literal["answered", "not_found", "no_question", "too_long"]
+Outcome = Literal["answered", "not_found", "no_question", "too_long", "thanks", "greeting"]
+Decision = Literal["confident", "hedged", "declined"]
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where an excerpt comes from, for the line under it."""
+    """Where an excerpt comes from, for the line under it. A filing line ("Auteur : …",
+    "En attente de réponse…") is dated as the question's, and its section is not named."""
 
     doc_id: str
     meta: DocumentMeta
     section: str | None
+    filing: bool = False
 
     @property
     def title(self) -> str:
@@ -53,10 +81,19 @@ class Source:
         return self.meta.url
 
     @property
+    def in_answer(self) -> bool:
+        """Whether the part quoted is the ministry's answer (and the document has one)."""
+        return (self.meta.answered is not None
+                and (self.section or "").lower().startswith("réponse du"))
+
+    @property
     def date(self) -> date | None:
         """The date of the part quoted: the answer's for its section, else the question's."""
-        in_answer = (self.section or "").lower().startswith("réponse du")
-        return self.meta.answered if in_answer and self.meta.answered else self.meta.published
+        return self.meta.answered if self.in_answer else self.meta.published
+
+    @property
+    def shown_section(self) -> str | None:
+        return None if self.filing else self.section
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +124,16 @@ class Answer:
     outcome: Outcome
     excerpts: tuple[Excerpt, ...] = ()
     personal_data_warning: bool = False
-    # Questions the bot can answer, offered when it declines this one, in the user's language.
+    # Questions the bot can answer, offered when it declines or hedges this one, in the
+    # user's language.
     suggestions: tuple[str, ...] = ()
+    # False when the excerpts are only the closest the documents hold (a hedged answer), and
+    # then the question's words that no document uses.
+    confident: bool = True
+    missing_words: tuple[str, ...] = ()
+    # The bank question the first excerpt answers, in the user's language, and its id.
+    matched_question: str | None = None
+    matched_entry: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -129,59 +174,132 @@ class AnswerBuilder:
         self.parser = QueryParser(index.surface_forms, index.term_idf)
         embedder = embedder or default_embedder()
         self.embedder = embedder if embedder and embedder.name == index.embedding_model else None
-        self.catalogue = Catalogue(index.questions, self.embedder)
+        self.classifiers = QuestionClassifiers(index.classifier) if index.classifier else None
+        self.catalogue = Catalogue(index.bank)
 
     def warm_up(self) -> None:
-        """Load now what the first questions would otherwise wait for: the word lists of
-        both languages and the catalogue's embeddings (together one to two seconds)."""
+        """Load now what the first questions would otherwise wait for: the word lists and
+        the language model, and the embedding model's first call."""
         for lang in LANGS:
             dictionary(lang)
-        self.catalogue.warm_up()
+            common_words(lang)
+        detect_language("chargement")
+        self.answer("Comment porter plainte ?")
 
     def answer(self, question: str) -> Answer:
         warning = contains_social_security_number(question)
         if len(question) > MAX_QUESTION_CHARS:
             lang = self.parser.parse(question[:MAX_QUESTION_CHARS]).lang
             return Answer(question, lang, "too_long", personal_data_warning=warning)
+        if talk := small_talk(question):
+            return Answer(question, talk.lang, talk.kind, personal_data_warning=warning)
         query = self.parser.parse(question)
-        if not query.concepts:
+        evidence = self.evidence(question, query) if query.spelled else None
+        if evidence is None or (not query.concepts and not evidence.sure):
             return Answer(question, query.lang, "no_question", personal_data_warning=warning)
+        lang, reading = query.lang, evidence.reading
+        intents = reading.intents if reading else None
+        decision = decide(evidence)
+        if decision == "declined":
+            return Answer(question, lang, "not_found", personal_data_warning=warning,
+                          suggestions=self.catalogue.nearest(intents, lang))
+        excerpts = self._excerpts(relevant(evidence.ranking), evidence.ranking)
+        if decision == "hedged":
+            return Answer(question, lang, "answered", excerpts[:HEDGED_EXCERPTS], warning,
+                          self.catalogue.nearest(intents, lang), confident=False,
+                          missing_words=evidence.missing_words)
+        entry = self._matched_entry(reading, excerpts)
+        return Answer(question, lang, "answered", excerpts, warning,
+                      matched_question=entry.text(lang) if entry else None,
+                      matched_entry=entry.id if entry else None)
+
+    def evidence(self, question: str, query: Query) -> Evidence:
+        """Everything the answer to a question is decided on: one embedding of it, read by
+        the classifiers and used by the ranking."""
         vector = (self.embedder.embed_queries([questions_first(question)])[0]
                   if self.embedder else None)
-        ranking = search(self.index, query, vector, limit=SEARCH_DEPTH)
-        hits = self._relevant(ranking)
-        if not hits:
-            return Answer(question, query.lang, "not_found", personal_data_warning=warning,
-                          suggestions=self.catalogue.nearest(question, query.lang))
-        excerpts = self._excerpts(hits, ranking)
-        return Answer(question, query.lang, "answered", excerpts, warning)
+        reading = self.classifiers.read(query.spelled, vector) if self.classifiers else None
+        prior = bank_prior(self.index, reading.intents) if reading else None
+        ranking = search(self.index, query, vector, limit=SEARCH_DEPTH, prior=prior)
+        return Evidence(query, ranking, reading, self.missing_words(query))
 
-    @staticmethod
-    def _relevant(ranking: Ranking) -> list[Hit]:
-        """The hits worth quoting, best first: none for a question off the documents' subject,
-        or when no passage holds any of its words; else those that score close to the best."""
-        hits = ranking.hits
-        if (not hits or ranking.subject_share < MIN_SUBJECT_SHARE
-                or not hits[0].matched_terms):
-            return []
-        return [h for h in hits if h.score >= MIN_RELATIVE_SCORE * hits[0].score]
+    def missing_words(self, query: Query) -> tuple[str, ...]:
+        """The question's words of its language that no document uses ("amende", "arrested"),
+        its most common words aside ("lieu", "took")."""
+        common = common_words(query.lang)
+        return tuple(dict.fromkeys(
+            c.words for c in query.concepts
+            if c.required and c.in_dictionary and concept_weight(self.index, c) is None
+            and fold(c.words) not in common))
+
+    def _matched_entry(self, reading: Reading | None,
+                       excerpts: tuple[Excerpt, ...]) -> BankEntry | None:
+        """The bank entry the first excerpt answers, when the classifier finds it likely."""
+        if reading is None or reading.best is None or not excerpts:
+            return None
+        entry = self.index.bank[reading.best]
+        likely = reading.intents[reading.best] >= MIN_MATCH
+        return entry if likely and excerpts[0].quote.passages & set(entry.passages) else None
 
     def _excerpts(self, hits: list[Hit], ranking: Ranking) -> tuple[Excerpt, ...]:
         """Quote each hit, skipping a hit whose sentence another quote already shows whole.
-        A sentence shown only in part, cut as the neighbour of another, may be the one that
-        answers: it still gets its own excerpt, but it is never joined again as a neighbour."""
+        A sentence that is itself a hit is joined to another as its neighbour only whole, so
+        no sentence shows twice in one reply, whole or cut."""
         excerpts: list[Excerpt] = []
         shown: set[int] = set()
-        shown_whole: set[int] = set()
+        hit_positions = frozenset(h.passage.position for h in hits)
         for hit in hits:
-            if hit.passage.position in shown_whole:
+            if hit.passage.position in shown:
                 continue
-            quote = quote_hit(hit, self.index, ranking.scores, quoted=shown)
+            quote = quote_hit(hit, self.index, ranking.scores, quoted=shown,
+                              whole_only=hit_positions)
             shown |= quote.passages
-            shown_whole |= quote.whole
             meta = self.index.documents[hit.passage.doc_id]
-            source = Source(hit.passage.doc_id, meta, hit.passage.section)
+            source = Source(hit.passage.doc_id, meta, hit.passage.section, hit.passage.filing)
             excerpts.append(Excerpt(quote, source, hit.score, find_links(quote.text)))
             if len(excerpts) == SHOWN_EXCERPTS + MORE_EXCERPTS:
                 break
         return tuple(excerpts)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a question's answer is decided on: the parsed question, the ranking, what the
+    classifiers read in it (None without a bank), and its words that no document uses."""
+
+    query: Query
+    ranking: Ranking
+    reading: Reading | None
+    missing_words: tuple[str, ...]
+
+    @property
+    def sure(self) -> bool:
+        """Whether the intent classifier finds one bank question at least SURE_INTENT likely:
+        the question is then one of the bank's, whatever its words ("what do I do now?")."""
+        return (self.reading is not None
+                and float(self.reading.intents.max(initial=0.0)) >= SURE_INTENT)
+
+
+def decide(evidence: Evidence) -> Decision:
+    """Declined when it is not about the breach: the topic classifier says so and it is not
+    surely a bank question (without a bank: too few of its ideas are on the documents'
+    subject); or when the first passage holds none of its words, unless it surely is one.
+    Hedged when the intent classifier finds it most likely one the documents do not answer,
+    or like no bank question at all. Else confident."""
+    hits, reading = evidence.ranking.hits, evidence.reading
+    if reading is None:
+        off_topic = evidence.ranking.subject_share < MIN_SUBJECT_SHARE
+    else:
+        off_topic = reading.on_topic < MIN_ON_TOPIC and not evidence.sure
+    if not hits or off_topic or not (hits[0].matched_terms or evidence.sure):
+        return "declined"
+    if reading is not None and (reading.unanswered >= MAX_UNANSWERED
+                                or float(reading.intents.max(initial=0.0)) < MIN_INTENT):
+        return "hedged"
+    return "confident"
+
+
+def relevant(ranking: Ranking) -> list[Hit]:
+    """The hits worth quoting, best first: those that score close to the best."""
+    hits = ranking.hits
+    return [h for h in hits if h.score >= MIN_RELATIVE_SCORE * hits[0].score]

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Iterable
 
 from bot.answer import Answer, AnswerBuilder
+from bot.bank import unlinked_passages
 from bot.config import Settings, SettingsError, load_settings
-from bot.index import INDEX_FILE, IndexUnavailable
+from bot.index import INDEX_FILE, IndexUnavailable, SearchIndex
 from bot.index_store import load_or_build_index, rebuild_index
 from bot.lang import Lang
 from bot.messages import message
@@ -94,7 +95,19 @@ def _index(settings: Settings) -> int:
         print(f"skipped {problem}")
     for warning in index.warnings:
         print(f"warning {warning}")
+    print(bank_coverage(index))
     return 0
+
+
+def bank_coverage(index: SearchIndex) -> str:
+    """The question bank's size and the passages a citizen could ask about that no entry
+    points at: where the bank needs another entry."""
+    wordings = sum(len(entry.wordings) for entry in index.bank)
+    unlinked = unlinked_passages(index.bank, index.passages)
+    lines = [f"question bank: {len(index.bank)} entries, {wordings} wordings; "
+             f"{len(unlinked)} passage(s) that no entry answers"]
+    lines += [f"  [{p.doc_id} #{p.sentence}] {p.text[:90]}" for p in unlinked]
+    return "\n".join(lines)
 
 
 def _ask(builder: AnswerBuilder, question: str, as_json: bool) -> int:

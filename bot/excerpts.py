@@ -35,15 +35,18 @@ class Quote:
 
 
 def quote_hit(hit: Hit, index: SearchIndex, scores: np.ndarray,
-              analyzer: Analyzer | None = None, quoted: Set[int] = frozenset()) -> Quote:
+              analyzer: Analyzer | None = None, quoted: Set[int] = frozenset(),
+              whole_only: Set[int] = frozenset()) -> Quote:
     """The hit's sentence, whole, with as much of its best-scoring neighbour as fits (the
-    following one on a tie), unless that neighbour is `quoted` already by another excerpt;
-    a sentence too long alone is cut around its matches."""
+    following one on a tie), unless that neighbour is `quoted` already by another excerpt,
+    or is among `whole_only` and does not fit whole; a sentence too long alone is cut around
+    its matches."""
     analyzer = analyzer or default_analyzer()
     passage = hit.passage
     text, shown, whole = passage.text, [passage.position], [passage.position]
     room = MAX_EXCERPT_CHARS - len(text) - 1
-    neighbours = [n for n in index.neighbours(passage) if n.position not in quoted]
+    neighbours = [n for n in index.neighbours(passage) if n.position not in quoted
+                  and (n.position not in whole_only or len(n.text) <= room)]
     if room < 0:
         text = _cut_around_matches(text, hit.matched_terms, index.term_idf, analyzer)
         whole.clear()

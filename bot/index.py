@@ -14,17 +14,22 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 from rank_bm25 import BM25Okapi
+from scipy import sparse
 
+from bot.bank import BankEntry
+from bot.classifiers import ClassifierWeights
 from bot.metadata import DocumentMeta
 from bot.passages import Passage, neighbours
 from bot.postings import EMPTY_ROW, Postings, Row
-from bot.suggestions import CatalogueQuestion
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Bump when the analysis changes what terms a text gives, so saved indexes are rebuilt.
 ANALYSIS_VERSION = "fr-snowball-unidecode-3-context"
 INDEX_FILE = "index.json"
 NO_EMBEDDINGS = "none"
+# How much an entry of the question bank counts for its second answer passage, against its
+# first (its third: the square, and so on).
+LATER_ANSWER_SHARE = 0.8
 # BM25's term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -84,14 +89,20 @@ class SearchIndex:
     # One unit vector per passage, from `embedding_model`; None when searching on BM25 alone.
     embeddings: np.ndarray | None = None
     embedding_model: str = NO_EMBEDDINGS
-    # The questions offered as suggestions, kept with the corpus (corpus/questions.toml).
-    questions: tuple[CatalogueQuestion, ...] = ()
+    # The question bank (corpus/questions.toml), each entry linked to its answer passages,
+    # and the intent and topic classifiers trained on it (None without a bank).
+    bank: tuple[BankEntry, ...] = ()
+    classifier: ClassifierWeights | None = None
     terms: Postings[str] = field(init=False, repr=False)
     pairs: Postings[int] = field(init=False, repr=False)
     term_idf: dict[str, float] = field(init=False, repr=False)
     # BM25 of whole documents, and the document of each passage (its row there).
     document_terms: Postings[str] = field(init=False, repr=False)
     passage_documents: np.ndarray = field(init=False, repr=False)
+    # Which passages each bank entry points at (entries x passages, sparse), and the filing
+    # lines (a boolean per passage).
+    bank_passages: sparse.csr_matrix = field(init=False, repr=False)
+    filing_lines: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # rank-bm25 is the model: it counts the terms and sets the IDF and lengths. Its
@@ -110,6 +121,14 @@ class SearchIndex:
         for passage, terms in zip(self.passages, self.passage_terms, strict=True):
             by_document[numbered[passage.doc_id]].extend(terms)
         self.document_terms = Postings.from_model(LuceneBM25(by_document, BM25_K1, BM25_B))
+        rows = [n for n, entry in enumerate(self.bank) for _ in entry.passages]
+        columns = [p for entry in self.bank for p in entry.passages]
+        # An entry's answers are written best first: each further one counts a little less.
+        shares = [LATER_ANSWER_SHARE ** k for entry in self.bank
+                  for k in range(len(entry.passages))]
+        self.bank_passages = sparse.csr_matrix(
+            (shares, (rows, columns)), shape=(len(self.bank), len(self.passages)))
+        self.filing_lines = np.array([p.filing for p in self.passages], dtype=bool)
 
     @property
     def vocabulary_size(self) -> int:
@@ -143,11 +162,12 @@ class SearchIndex:
             "skipped": self.skipped,
             "warnings": self.warnings,
             "embedding_model": self.embedding_model,
-            "questions": [{"fr": q.fr, "en": q.en} for q in self.questions],
+            "bank": [entry.to_json() for entry in self.bank],
+            "classifier": self.classifier.to_json() if self.classifier else None,
             "documents": {k: m.model_dump(mode="json") for k, m in self.documents.items()},
             "passages": [
                 {"doc_id": p.doc_id, "section": p.section, "sentence": p.sentence,
-                 "text": p.text}
+                 "text": p.text, "filing": p.filing}
                 for p in self.passages
             ],
             "passage_terms": self.passage_terms,
@@ -158,11 +178,21 @@ class SearchIndex:
         """The sentences just before and after a passage in its section."""
         return neighbours(self.passages, passage.position)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What is saved beside the JSON: the embeddings and the classifiers' weights."""
+        arrays = self.classifier.arrays() if self.classifier else {}
+        if self.embeddings is not None:
+            arrays["embeddings"] = self.embeddings.astype(np.float32)
+        return arrays
+
     @classmethod
-    def from_json(cls, data: dict[str, Any], embeddings: np.ndarray | None = None) -> SearchIndex:
+    def from_json(cls, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> SearchIndex:
+        """The index saved as `to_json()` and `arrays()`."""
+        embeddings = arrays.get("embeddings")
         return cls(
             documents={k: DocumentMeta.model_validate(m) for k, m in data["documents"].items()},
-            passages=[Passage(p["doc_id"], position, p["section"], p["sentence"], p["text"])
+            passages=[Passage(p["doc_id"], position, p["section"], p["sentence"], p["text"],
+                              bool(p["filing"]))
                       for position, p in enumerate(data["passages"])],
             passage_terms=[list(terms) for terms in data["passage_terms"]],
             surface_forms=dict(data["surface_forms"]),
@@ -173,7 +203,9 @@ class SearchIndex:
             warnings=list(data.get("warnings", [])),
             embeddings=embeddings,
             embedding_model=data["embedding_model"] if embeddings is not None else NO_EMBEDDINGS,
-            questions=tuple(CatalogueQuestion(q["fr"], q["en"]) for q in data["questions"]),
+            bank=tuple(BankEntry.from_json(entry) for entry in data["bank"]),
+            classifier=(ClassifierWeights.load(data["classifier"], arrays)
+                        if data["classifier"] else None),
         )
 
 

@@ -2,7 +2,8 @@
 
 The saved index records a format version and a fingerprint of the corpus, of the analysis and
 of the embedding model; at start-up it is used only when they still match, and rebuilt
-otherwise. It is JSON plus one `.npy` array (loaded without pickle: loading a pickle runs code).
+otherwise. It is JSON plus one `.npz` file of arrays, the passages' embeddings and the
+question bank's classifiers (loaded without pickle: loading a pickle runs code).
 """
 
 from __future__ import annotations
@@ -29,15 +30,16 @@ def save_index(index: SearchIndex, index_dir: Path) -> Path:
     The embeddings go first, under a name of their own that index.json refers to."""
     index_dir.mkdir(parents=True, exist_ok=True)
     data = index.to_json()
-    if (embeddings := index.embeddings) is not None:
-        name = f"embeddings-{index.fingerprint[:16]}.npy"
-        _write_atomically(index_dir, name, lambda handle: np.save(
-            handle, embeddings.astype(np.float32), allow_pickle=False), binary=True)
-        data["embeddings_file"] = name
+    name = f"arrays-{index.fingerprint[:16]}.npz"
+    arrays = index.arrays()
+    # numpy types **arrays as if a key could be savez's own allow_pickle: none is.
+    _write_atomically(index_dir, name, lambda handle: np.savez(
+        handle, **arrays), binary=True)  # type: ignore[arg-type]
+    data["arrays_file"] = name
     target = _write_atomically(index_dir, INDEX_FILE, lambda handle: json.dump(
         data, handle, ensure_ascii=False))
-    for stale in index_dir.glob("embeddings-*.npy"):
-        if stale.name != data.get("embeddings_file"):
+    for stale in [*index_dir.glob("embeddings-*.np[yz]"), *index_dir.glob("arrays-*.npz")]:
+        if stale.name != name:
             stale.unlink(missing_ok=True)
     return target
 
@@ -65,10 +67,10 @@ def load_index(index_dir: Path) -> SearchIndex:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format_version") != FORMAT_VERSION:
             raise IndexUnavailable(f"saved index has format {data.get('format_version')!r}")
-        embeddings = None
-        if name := data.get("embeddings_file"):
-            embeddings = np.load(index_dir / Path(name).name, allow_pickle=False)
-        index = SearchIndex.from_json(data, embeddings)
+        name = Path(str(data["arrays_file"])).name
+        with np.load(index_dir / name, allow_pickle=False) as saved:
+            arrays = {key: saved[key] for key in saved.files}
+        index = SearchIndex.from_json(data, arrays)
     except IndexUnavailable:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError,

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 from bot.analysis import (
@@ -24,6 +25,8 @@ from bot.analysis import (
     load_word_list,
     written_words,
 )
+from bot.bank import BANK_FILE, BankEntry, link_bank, read_bank
+from bot.classifiers import EVERYDAY_FILE, UNANSWERED_FILE, examples, train_classifiers
 from bot.corpus import Document, corpus_fingerprint, load_corpus
 from bot.embeddings import Embedder, default_embedder
 from bot.index import (
@@ -35,7 +38,7 @@ from bot.index import (
 )
 from bot.metadata import DocumentMeta
 from bot.passages import Passage, neighbours, split_passages
-from bot.suggestions import CATALOGUE_FILE, CatalogueQuestion, read_catalogue
+from bot.query import QueryParser
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,10 @@ def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> st
         f"{FORMAT_VERSION}/{ANALYSIS_VERSION}/{SENTENCE_WEIGHT}/{model}".encode())
     digest.update(" ".join(sorted(load_word_list("stopwords_fr.txt"))).encode())
     digest.update(corpus_fingerprint(corpus_dir).encode())
-    if (catalogue := corpus_dir / CATALOGUE_FILE).is_file():
-        digest.update(catalogue.read_bytes())
+    if (bank := corpus_dir / BANK_FILE).is_file():
+        digest.update(bank.read_bytes())
+    for training in (EVERYDAY_FILE, UNANSWERED_FILE):
+        digest.update(resources.files("bot").joinpath("data", training).read_bytes())
     return digest.hexdigest()
 
 
@@ -82,6 +87,8 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
     for doc in loaded.documents:
         passages.extend(split_passages(doc, first_position=len(passages)))
     documents = {doc.doc_id: doc.meta for doc in loaded.documents}
+    bank, bank_warnings = _bank(corpus_dir, passages)
+    warnings += bank_warnings
     index = SearchIndex(
         documents=documents,
         passages=passages,
@@ -91,24 +98,32 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         skipped=[str(e) for e in loaded.errors],
         warnings=warnings,
-        questions=_catalogue(corpus_dir),
+        bank=bank,
     )
     if embedder is not None:
         index.embeddings = embedder.embed_passages(
             [embedding_text(p, documents[p.doc_id]) for p in passages])
         index.embedding_model = embedder.name
+    if bank:
+        vectors = embedder.embed_examples(examples(bank)) if embedder is not None else None
+        parser = QueryParser(index.surface_forms, index.term_idf, analyzer)
+        index.classifier = train_classifiers(bank, vectors, parser.spelled)
     index.build_seconds = time.perf_counter() - started
     return index
 
 
-def _catalogue(corpus_dir: Path) -> tuple[CatalogueQuestion, ...]:
-    """The suggestion catalogue kept with the corpus; a broken one is skipped with a warning,
-    like a broken document."""
+def _bank(corpus_dir: Path, passages: list[Passage]) -> tuple[tuple[BankEntry, ...], list[str]]:
+    """The question bank kept with the corpus, linked to the passages; an entry that is
+    malformed or whose answer is in no passage is skipped with a warning, and a file that is
+    not TOML at all is skipped whole, like a broken document."""
     try:
-        return read_catalogue(corpus_dir / CATALOGUE_FILE)
+        entries, warnings = read_bank(corpus_dir / BANK_FILE)
     except (ValueError, OSError) as error:
-        log.warning("question catalogue skipped: %s", error)
-        return ()
+        entries, warnings = (), [f"question bank skipped: {error}"]
+    linked, unlinked = link_bank(entries, passages)
+    for warning in warnings + unlinked:
+        log.warning("%s", warning)
+    return linked, warnings + unlinked
 
 
 def context_texts(passages: list[Passage], documents: dict[str, DocumentMeta]) -> list[str]:

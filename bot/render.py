@@ -17,10 +17,14 @@ def joined(parts: Iterable[str | None]) -> str:
 
 
 def source_line(source: Source, lang: Lang) -> str:
-    """"Sénat — Question écrite … — Réponse du Ministère de l'intérieur — 3 octobre 2024"."""
+    """"Sénat — Question écrite … — Réponse du Ministère de l'intérieur — réponse publiée le
+    17 avril 2025": the date says whether it is the question's or the answer's."""
     meta = source.meta
-    day = format_date(source.date, lang) if source.date else None
-    return joined([meta.institution, meta.reference or meta.title, source.section, day])
+    day = None
+    if source.date:
+        kind = "dated_answer" if source.in_answer else "dated_question"
+        day = message(kind, lang, day=format_date(source.date, lang))
+    return joined([meta.institution, meta.reference or meta.title, source.shown_section, day])
 
 
 def render_sources(documents: Mapping[str, DocumentMeta], lang: Lang) -> str:
@@ -37,10 +41,22 @@ def render_sources(documents: Mapping[str, DocumentMeta], lang: Lang) -> str:
 
 
 def reply_notices(answer: Answer) -> list[str]:
-    """What the bot says besides the excerpts: the personal-data warning, the refusal."""
-    notices = [message("personal_data", answer.lang)] if answer.personal_data_warning else []
-    if answer.outcome != "answered":
-        notices.append(message(answer.outcome, answer.lang, limit=MAX_QUESTION_CHARS))
+    """What the bot says before the excerpts: the personal-data warning; the refusal, or
+    the reply to thanks; for a hedged answer, that the documents do not answer exactly and
+    the words they never use; else the bank question answered, and the introduction."""
+    lang = answer.lang
+    notices = [message("personal_data", lang)] if answer.personal_data_warning else []
+    if not answer.answered:
+        notices.append(message(answer.outcome, lang, limit=MAX_QUESTION_CHARS))
+    elif not answer.confident:
+        notices.append(message("hedged", lang))
+        if answer.missing_words:
+            notices.append(message("missing_words", lang,
+                                   words=", ".join(answer.missing_words)))
+    else:
+        if answer.matched_question:
+            notices.append(message("matched_question", lang, question=answer.matched_question))
+        notices.append(message("intro", lang))
     return notices
 
 
@@ -59,7 +75,6 @@ def render_text(answer: Answer) -> str:
     """The reply as a person reads it in a terminal."""
     parts = reply_notices(answer)
     if answer.answered:
-        parts.append(message("intro", answer.lang))
         parts.append(render_excerpts_text(answer.shown, answer.lang))
         if answer.more:
             parts.append(message("more_console", answer.lang, count=len(answer.more)))
@@ -81,6 +96,8 @@ def answer_to_json(answer: Answer) -> dict[str, object]:
         "query": answer.question,
         "lang": answer.lang,
         "answered": answer.answered,
+        "confident": answer.confident,
+        "matched_question": answer.matched_question,
         "results": [
             {"title": e.source.title, "source": source_line(e.source, answer.lang),
              "url": e.source.url, "score": round(e.score, 4), "excerpt": e.text}

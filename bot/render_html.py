@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from bot.answer import Answer, Excerpt
 from bot.lang import Lang
-from bot.messages import message
 from bot.render import reply_notices, source_line
 
 TELEGRAM_MAX_CHARS = 4096
@@ -31,7 +30,6 @@ def render_html(answer: Answer, limit: int = TELEGRAM_MAX_CHARS) -> str:
     """The whole reply to a question, as Telegram HTML within `limit` characters."""
     blocks = [html.escape(n) for n in reply_notices(answer)]
     if answer.answered:
-        blocks.append(html.escape(message("intro", answer.lang)))
         blocks.extend(render_excerpt_html(e, n, answer.lang)
                       for n, e in enumerate(answer.shown, 1))
     return join_blocks(blocks, limit)

@@ -33,11 +33,17 @@ from bot.query import Concept, Query
 # How much a pair of neighbouring concepts counts, against one concept alone.
 PAIR_WEIGHT = 0.5
 # The share of the lexical view in the fused score (the semantic view has the rest)…
-LEXICAL_WEIGHT = 0.4
+LEXICAL_WEIGHT = 0.5
 # …how much the document's own match adds ("the question of M. Dubois" names one)…
 DOCUMENT_WEIGHT = 0.2
-# …and how much the passage's coverage of the question's ideas adds.
+# …how much the passage's coverage of the question's ideas adds…
 COVERAGE_WEIGHT = 0.3
+# …how much the question bank's signal adds: the probability that the question asks an entry
+# whose answer the passage holds (bank_prior)…
+BANK_WEIGHT = 1.5
+BANK_EXPONENT = 0.75
+# …and how much a filing line ("Auteur : …") loses unless the question is about the filing.
+FILING_WEIGHT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +91,23 @@ def alternative_row(index: SearchIndex, terms: tuple[str, ...]) -> Row:
     return merge([index.term_row(term) for term in terms], np.add)
 
 
+def bank_prior(index: SearchIndex, intents: np.ndarray) -> np.ndarray:
+    """What each passage gets from the question bank before its words are read: BANK_WEIGHT
+    times the probability that the question asks an entry whose answer it holds (the sum over
+    such entries), and, for a filing line, minus FILING_WEIGHT times the probability that the
+    question is not about the filing (the sum over the entries that are not)."""
+    holds = np.asarray(index.bank_passages.T @ intents).ravel()
+    filing = sum(p for entry, p in zip(index.bank, intents.tolist(), strict=True)
+                 if entry.filing)
+    prior: np.ndarray = (BANK_WEIGHT * np.minimum(holds, 1.0)
+                         - FILING_WEIGHT * (1 - filing) * index.filing_lines)
+    return prior
+
+
 def search(index: SearchIndex, query: Query, query_vector: np.ndarray | None = None,
-           limit: int = 10) -> Ranking:
-    """The best passages for a question, best first; no hits when nothing matches at all."""
+           limit: int = 10, prior: np.ndarray | None = None) -> Ranking:
+    """The best passages for a question, best first; no hits when nothing matches at all.
+    `prior` adds to each passage's fused score (bank_prior)."""
     lexical, covered = lexical_scores(index, query)
     scores = scaled(lexical)
     documents = scaled(document_scores(index, query))[index.passage_documents]
@@ -95,6 +115,8 @@ def search(index: SearchIndex, query: Query, query_vector: np.ndarray | None = N
         similarity = scaled(index.embeddings @ query_vector)
         scores = LEXICAL_WEIGHT * scores + (1 - LEXICAL_WEIGHT) * similarity
     scores = scores + DOCUMENT_WEIGHT * documents + COVERAGE_WEIGHT * covered
+    if prior is not None:
+        scores = scores + prior
     ranked = top(scores, limit)
     alternatives = [[frozenset(a) for a in c.alternatives] for c in query.concepts]
     # Which ranked passages hold each term of the question: one search per term.

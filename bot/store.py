@@ -61,6 +61,7 @@ class Statistics:
 
     since: date
     answered: int
+    hedged: int
     declined: int
     up: int
     down: int
@@ -144,12 +145,15 @@ class Store:
     # -- statistics ----------------------------------------------------------------------------
 
     def record(self, answer: Answer) -> None:
-        """Count an answer; keep a declined question, redacted."""
+        """Count an answer; keep a question the documents do not answer (declined, or answered
+        only with the closest passages), redacted."""
         if not answer.answered and answer.outcome != "not_found":
             return
+        outcome = ("declined" if not answer.answered
+                   else "answered" if answer.confident else "hedged")
         with self._lock, self.db as db:
-            _count(db, "answered" if answer.answered else "declined")
-            if answer.answered:
+            _count(db, outcome)
+            if outcome == "answered":
                 return
             db.execute("INSERT INTO unanswered VALUES (?, 1, ?) ON CONFLICT (question) "
                        "DO UPDATE SET count = count + 1, last_asked = excluded.last_asked",
@@ -172,7 +176,8 @@ class Store:
             counts = dict(self.db.execute("SELECT name, value FROM counts").fetchall())
             return Statistics(
                 since=date.fromisoformat(_meta(self.db, "since")),
-                answered=counts.get("answered", 0), declined=counts.get("declined", 0),
+                answered=counts.get("answered", 0), hedged=counts.get("hedged", 0),
+                declined=counts.get("declined", 0),
                 up=counts.get("up", 0), down=counts.get("down", 0),
                 top_unanswered=self._unanswered(top))
 

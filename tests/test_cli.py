@@ -33,7 +33,10 @@ def test_ask_json_reads_one_question_per_line_and_answers_each(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["query"] for line in lines] == questions
     first = lines[0]
-    assert set(first) == {"query", "lang", "answered", "results", "reply", "suggestions"}
+    assert set(first) == {"query", "lang", "answered", "confident", "matched_question",
+                          "results", "reply", "suggestions"}
+    assert first["confident"] is True
+    assert first["matched_question"] == "Comment porter plainte ?"
     assert all(isinstance(line["suggestions"], list) for line in lines)
     assert first["answered"] and first["lang"] == "fr"
     assert set(first["results"][0]) == {"title", "source", "url", "score", "excerpt"}

@@ -8,7 +8,7 @@ from bot.render import answer_to_json, render_text
 from bot.render_html import render_html
 
 SUGGESTED = ("Comment porter plainte ?", "Quelles données ont été volées ?")
-CONTRACT_KEYS = {"query", "lang", "answered", "results", "reply"}
+CONTRACT_KEYS = {"query", "lang", "answered", "confident", "results", "reply"}
 
 
 def declined(lang="fr", suggestions=SUGGESTED) -> Answer:
@@ -35,7 +35,7 @@ def test_without_suggestions_the_reply_is_the_refusal_alone():
 
 def test_the_json_contract_lists_the_suggestions_beside_its_other_keys():
     suggested = answer_to_json(declined())
-    assert set(suggested) == CONTRACT_KEYS | {"suggestions"}
+    assert set(suggested) == CONTRACT_KEYS | {"suggestions", "matched_question"}
     assert suggested["suggestions"] == list(SUGGESTED)
     assert suggested["answered"] is False and suggested["results"] == []
     assert "1. Comment porter plainte ?" in suggested["reply"]

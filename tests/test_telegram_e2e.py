@@ -58,6 +58,10 @@ BROAD_QUESTION = "données de santé piratage tiers payant optique"
 # itself (coverage 0.43 < MIN_COVERAGE: "temperature" is nowhere and "cuire" does not stem like
 # "cuit"), which is not the transport's doing; this question is answered once the file is in.
 TARTE_QUESTION = "combien de degrés pour la tarte tatin ?"
+# A document on the breach that the corpus lacks, and a question only it answers.
+MEETING = ("# Communiqué\n\nUne réunion publique sur la fuite de données de santé se tiendra à "
+           "la mairie de Tulle le 3 mars.").encode()
+MEETING_QUESTION = "une réunion publique sur la fuite à la mairie de Tulle ?"
 TARTE = "# Recette\n\nLa tarte tatin se cuit à 180 degrés pendant quarante minutes.".encode()
 # The tags render_html writes; anything else in a reply would be the user's text unescaped.
 ALLOWED_TAGS = {"blockquote", "b", "i", "a"}
@@ -201,8 +205,13 @@ async def test_french_and_english_questions_get_one_quoted_answer_with_buttons(
         assert urls == [COMPLAINT_URL]
         assert {"vote:up", "vote:down"} <= set(callback_data(call))
         assert {b["text"] for b in buttons(call) if "callback_data" in b} >= {"👍", "👎"}
-    assert french.params["text"].startswith("Voici ce que disent les documents officiels")
-    assert english.params["text"].startswith("Here is what the official documents say")
+    # the bank question answered on top, then the introduction, in the question's language
+    assert french.params["text"].startswith(
+        "Question la plus proche : Comment porter plainte ?\n\nVoici ce que disent les "
+        "documents officiels")
+    assert english.params["text"].startswith(
+        "Closest question: How do I file a complaint?\n\nHere is what the official documents "
+        "say")
     assert [b["text"] for b in buttons(english) if "url" in b] == [
         "🔗 Open www.masecurite.interieur.gouv.fr"
     ]
@@ -313,21 +322,24 @@ async def test_rebuild_of_an_emptied_corpus_fails_and_the_old_index_keeps_servin
 async def test_admin_upload_is_added_indexed_and_answered_from(
     stub: BotAPIStub, app: Application, corpus_dir: Path
 ) -> None:
-    before = await ask(stub, TARTE_QUESTION)
-    assert before.params["text"].startswith("Je ne trouve pas la réponse")
+    before = parse_html((await ask(stub, MEETING_QUESTION)).params["text"]).text
+    assert before.startswith(("Les documents ne répondent pas exactement",
+                              "Je ne trouve pas la réponse"))
+    assert "mairie de Tulle" not in before
 
     replies = await exchange(
         stub, ADMIN_ID,
-        lambda: stub.push_document("tarte.md", "text/markdown", TARTE, sender=ADMIN),
+        lambda: stub.push_document("reunion.md", "text/markdown", MEETING, sender=ADMIN),
     )
     [saved] = replies
-    assert saved.params["text"].startswith("« tarte.md » ajouté au corpus.\nIndex reconstruit : 6")
-    assert (corpus_dir / "tarte.md").read_bytes() == TARTE
+    assert saved.params["text"].startswith("« reunion.md » ajouté au corpus.\nIndex "
+                                           "reconstruit : 6")
+    assert (corpus_dir / "reunion.md").read_bytes() == MEETING
     assert stub.downloads == ["documents/file_1.md"]
 
-    answer = await ask(stub, TARTE_QUESTION)
+    answer = await ask(stub, MEETING_QUESTION)
     assert_is_answer(answer)
-    assert "180 degrés" in parse_html(answer.params["text"]).text
+    assert "mairie de Tulle" in parse_html(answer.params["text"]).text
     [sources] = await exchange(stub, USER_ID, lambda: stub.push_text("/sources"))
     assert sources.params["text"].startswith("Les documents que je cite (6) :")
 
@@ -421,7 +433,7 @@ async def test_a_send_answered_after_the_bot_stopped_waiting_is_not_sent_again(
     log_text = bot_log.getvalue()
 
     [answer, barrier] = texts_to(stub, USER_ID)
-    assert answer.startswith("Voici ce que disent ") and barrier == PRIVACY
+    assert "Voici ce que disent " in answer and barrier == PRIVACY
     assert texts_to(stub, OTHER_USER) == [PRIVACY, PRIVACY]
     assert "it may have reached Telegram: not sent again (1 so far)" in log_text
     assert "(2 so far)" in log_text
@@ -441,7 +453,7 @@ async def test_a_slow_reply_holds_up_its_own_chat_only(stub: BotAPIStub, app: Ap
     delivered = stub.calls_of("sendMessage", ok=True)
     order = [(call.params["chat_id"], call.params["text"][:20]) for call in delivered]
     assert order == [(OTHER_USER, message("start", "fr")[:20]),
-                     (USER_ID, "Voici ce que disent "),
+                     (USER_ID, "Question la plus pro"),
                      (USER_ID, message("help", "fr")[:20])]
 
 
@@ -469,8 +481,8 @@ async def test_a_flooding_chat_does_not_hold_up_the_others(
             and call.params["text"] != PRIVACY, timeout=30)
         await stub.wait_for("sendMessage", len(flood), predicate=to_chat(USER_ID), timeout=60)
 
-    assert first.params["text"].startswith("Voici ce que disent ")
-    assert answer.params["text"].startswith("Voici ce que disent ")
+    assert "Voici ce que disent " in first.params["text"]
+    assert "Voici ce que disent " in answer.params["text"]
     replies = stub.calls_of("sendMessage", ok=True)
     flood_answered_first = sum(to_chat(USER_ID)(call) for call in replies[:replies.index(answer)])
     assert flood_answered_first < len(flood) // 3
@@ -493,11 +505,11 @@ async def test_a_user_asking_too_fast_is_told_once_and_nobody_else_loses_a_quest
 
     *answers, slow_down, _barrier = texts_to(stub, USER_ID)
     assert len(answers) == QUESTIONS_PER_WINDOW
-    assert all(text.startswith("Here is what the official documents say") for text in answers)
+    assert all("Here is what the official documents say" in text for text in answers)
     assert slow_down == message("slow_down", "en", count=QUESTIONS_PER_WINDOW)
     others = texts_to(stub, OTHER_USER)[:-1]
     assert len(others) == 2
-    assert all(text.startswith("Voici ce que disent ") for text in others)
+    assert all("Voici ce que disent " in text for text in others)
 
 
 # --- 6. awkward messages -----------------------------------------------------------------
@@ -518,7 +530,7 @@ async def test_markup_in_a_question_never_reaches_the_reply_unescaped(
         assert "<b>x</b>" not in text
         assert "http://evil" not in text
         assert all(b.get("url") != "http://evil" for b in buttons(call))
-        assert parsed.text.startswith(opening)  # the question's language, not the client's
+        assert opening in parsed.text[:80]  # the question's language, not the client's
 
 
 async def test_long_messages_stickers_emoji_and_edits_get_polite_replies(
@@ -583,7 +595,7 @@ async def test_in_groups_the_bot_only_answers_when_addressed(
         lambda: stub.push_group_text("How do I file a complaint?", reply_to=asked.result,
                                      sender=Sender(language_code="en")),
     )
-    assert replied.params["text"].startswith("Here is what the official documents say")
+    assert "Here is what the official documents say" in replied.params["text"]
 
 
 # --- 8. buttons --------------------------------------------------------------------------
@@ -905,7 +917,7 @@ async def test_start_offers_example_questions_to_tap(
     assert_is_answer(french)
     assert "formulaire en ligne" in french.params["text"]
     [english], _ = await tap(stub, start_en, "ask:0:en")
-    assert english.params["text"].startswith("Here is what the official documents say")
+    assert "Here is what the official documents say" in english.params["text"]
 
 
 async def test_a_button_whose_question_left_the_catalogue_only_says_so(
@@ -1019,7 +1031,7 @@ async def test_updates_a_stopped_run_left_are_handled_first_and_retried_once(
     async with running_bot(settings):
         await settle(stub, 3001)
     assert [call.params["text"][:20] for call in sent_to(stub, 3001)] == [
-        "Voici ce que disent ", message("start", "fr")[:20], PRIVACY[:20]]
+        "Question la plus pro", message("start", "fr")[:20], PRIVACY[:20]]
     assert sent_to(stub, 3003) == []
     left.open()  # as the next start will: nothing is left
     assert left.take_unhandled() == Unhandled([], [])

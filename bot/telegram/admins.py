@@ -169,7 +169,8 @@ async def stats(update: Update, context: BotContext) -> None:
         return
     numbers = await asyncio.to_thread(store.statistics, TOP_DECLINED_SHOWN)
     text = message("stats", lang, since=format_date(numbers.since, lang),
-                   answered=numbers.answered, declined=numbers.declined,
+                   answered=numbers.answered, hedged=numbers.hedged,
+                   declined=numbers.declined,
                    up=numbers.up, down=numbers.down)
     if numbers.top_unanswered:
         text += "\n\n" + message("stats_declined", lang) + "\n" + "\n".join(

@@ -1,0 +1,151 @@
+"""The question bank (corpus/questions.toml): questions the documents answer, each in French
+and English wordings, linked to its answer by phrases copied verbatim from the corpus.
+
+The bank is written from the documents. Its first wording in each language is the label the
+bot offers as a suggestion; all its wordings teach the intent classifier (bot/classifiers.py)
+how people ask that question. An entry is linked to the passages that hold its answer phrases
+when the index is built; an entry whose phrase is found in no passage is skipped with a
+warning naming it, never a failed start.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.lang import Lang
+from bot.passages import Passage
+
+BANK_FILE = "questions.toml"
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_ID_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class BankEntry:
+    """One question of the bank. `passages` (positions in the index) is set once its answer
+    phrases are found; `filing` marks a question about the filing itself (who asked, when,
+    which ministry, whether it was answered)."""
+
+    id: str
+    fr: tuple[str, ...]
+    en: tuple[str, ...]
+    answers: tuple[str, ...]
+    filing: bool = False
+    passages: tuple[int, ...] = ()
+
+    def text(self, lang: Lang) -> str:
+        """The entry's label in a language: its first wording."""
+        return self.fr[0] if lang == "fr" else self.en[0]
+
+    @property
+    def wordings(self) -> tuple[str, ...]:
+        return self.fr + self.en
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "fr": list(self.fr), "en": list(self.en),
+                "answer": list(self.answers), "filing": self.filing,
+                "passages": list(self.passages)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> BankEntry:
+        entry, problem = parse_entry(data)
+        if entry is None:
+            raise ValueError(problem)
+        passages = data.get("passages", [])
+        if not isinstance(passages, list) or not all(isinstance(p, int) for p in passages):
+            raise ValueError(f"bank entry {entry.id}: passages must be integers")
+        return replace(entry, passages=tuple(passages))
+
+
+def read_bank(path: Path) -> tuple[tuple[BankEntry, ...], list[str]]:
+    """The entries of a bank file, in its order, and a warning for each entry left out
+    (malformed, or an id already taken); none if there is no such file. Raises ValueError,
+    naming the file, when it is not TOML at all."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return (), []
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name}: not a readable TOML question bank ({error})") from error
+    tables = data.get("entry", [])
+    if not isinstance(tables, list):
+        raise ValueError(f"{path.name}: entries must be [[entry]] tables")
+    entries: list[BankEntry] = []
+    warnings: list[str] = []
+    taken: set[str] = set()
+    for number, table in enumerate(tables, 1):
+        entry, problem = parse_entry(table)
+        if entry is not None and entry.id in taken:
+            entry, problem = None, f"id {table['id']!r} is used twice"
+        if entry is None:
+            warnings.append(f"{path.name}: entry {number} skipped: {problem}")
+            continue
+        taken.add(entry.id)
+        entries.append(entry)
+    return tuple(entries), warnings
+
+
+def parse_entry(table: object) -> tuple[BankEntry | None, str]:
+    """One [[entry]] table -> the entry, or None and what is wrong with it."""
+    if not isinstance(table, dict):
+        return None, "not a table"
+    slug = table.get("id")
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or len(slug) > MAX_ID_CHARS:
+        return None, f"id {slug!r} is not a short slug (a-z, 0-9, hyphens)"
+    texts = {}
+    for key in ("fr", "en", "answer"):
+        value = table.get(key)
+        items = tuple(v.strip() for v in value if isinstance(v, str) and v.strip()) \
+            if isinstance(value, list) else ()
+        if not items or len(items) != len(value or ()):
+            return None, f"{slug}: {key!r} must be a list of non-empty texts"
+        texts[key] = items
+    filing = table.get("filing", False)
+    if not isinstance(filing, bool):
+        return None, f"{slug}: 'filing' must be true or false"
+    return BankEntry(slug, texts["fr"], texts["en"], texts["answer"], filing), ""
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+def link_bank(entries: Sequence[BankEntry], passages: Sequence[Passage]
+              ) -> tuple[tuple[BankEntry, ...], list[str]]:
+    """Each entry with the passages that hold its answer phrases (spacing aside), and a
+    warning naming each entry skipped because one of its phrases is found in no passage."""
+    texts = [_spaced(p.text) for p in passages]
+    linked: list[BankEntry] = []
+    warnings: list[str] = []
+    for entry in entries:
+        positions: list[int] = []
+        missing = None
+        for phrase in entry.answers:
+            found = [n for n, text in enumerate(texts) if _spaced(phrase) in text]
+            if not found:
+                missing = phrase
+                break
+            positions.extend(n for n in found if n not in positions)
+        if missing is not None:
+            warnings.append(f"question bank entry {entry.id!r} skipped: its answer phrase "
+                            f"{missing!r} is in no passage of the corpus")
+            continue
+        linked.append(replace(entry, passages=tuple(positions)))
+    return tuple(linked), warnings
+
+
+# A passage shorter than this many words holds nothing a citizen would ask about on its own.
+MIN_ASKABLE_WORDS = 6
+
+
+def unlinked_passages(entries: Sequence[BankEntry], passages: Sequence[Passage]
+                      ) -> list[Passage]:
+    """The passages that could answer a citizen (not filing lines, not a few words) that no
+    bank entry points at: where the bank needs another entry."""
+    linked = {n for entry in entries for n in entry.passages}
+    return [p for p in passages if p.position not in linked and not p.filing
+            and len(p.text.split()) >= MIN_ASKABLE_WORDS]
