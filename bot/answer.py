@@ -16,17 +16,10 @@ from bot.classifiers import QuestionClassifiers, Reading
 from bot.embeddings import Embedder, default_embedder
 from bot.excerpts import Quote, quote_hit
 from bot.index import SearchIndex
-from bot.lang import LANGS, Lang
+from bot.lang import Lang
 from bot.metadata import DocumentMeta
 from bot.privacy import contains_social_security_number
-from bot.query import (
-    Query,
-    QueryParser,
-    common_words,
-    detect_language,
-    dictionary,
-    questions_first,
-)
+from bot.query import Query, QueryParser, common_words, load_language_data, questions_first
 from bot.search import Hit, Ranking, bank_prior, concept_weight, search
 from bot.smalltalk import small_talk
 from bot.suggestions import Catalogue
@@ -180,10 +173,7 @@ class AnswerBuilder:
     def warm_up(self) -> None:
         """Load now what the first questions would otherwise wait for: the word lists and
         the language model, and the embedding model's first call."""
-        for lang in LANGS:
-            dictionary(lang)
-            common_words(lang)
-        detect_language("chargement")
+        load_language_data()
         self.answer("Comment porter plainte ?")
 
     def answer(self, question: str) -> Answer:

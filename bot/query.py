@@ -238,6 +238,15 @@ def questions_first(text: str) -> str:
     return " ".join(asked + [s for s in sentences if s not in asked])
 
 
+def load_language_data() -> None:
+    """Load now what reading a question needs (both word lists, their common words, the
+    language model): at start, not on a user's time nor once per worker thread in a burst."""
+    for lang in ("fr", "en"):
+        dictionary(lang)
+        common_words(lang)
+    _language_identifier()
+
+
 @cache
 def _language_identifier() -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
