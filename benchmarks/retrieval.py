@@ -3,7 +3,8 @@
     python -m benchmarks.retrieval [--sizes 1000 2000 10000 100000] [--questions 500]
 
 For each size, a synthetic French corpus (benchmarks/synthetic.py) goes through the project's
-pipeline (passages, analysis). Then, for the project and for bm25s on the very same terms:
+pipeline as the indexer runs it (one sentence a passage, analysed with its neighbours and its
+document's title). Then, for the project and for bm25s on the very same terms:
 index build time, query latency (p50, p99; the question's analysis included) and the memory
 that the index holds (traced allocations of the built index, kept alive). The project's
 latency is what an answer waits for before excerpts are cut: the question parsed (language,
@@ -29,7 +30,7 @@ from benchmarks import synthetic
 from benchmarks.report import machine, markdown_table, percentile_ms
 from bot.analysis import default_analyzer
 from bot.index import SearchIndex
-from bot.indexer import surface_forms
+from bot.indexer import context_texts, surface_forms
 from bot.passages import split_passages
 from bot.query import QueryParser
 from bot.search import search
@@ -107,7 +108,8 @@ def measure(size: int, questions: list[str]) -> list[Measure]:
     passages: list = []
     for document in documents:
         passages.extend(split_passages(document, first_position=len(passages)))
-    terms = [analyzer.terms(p.text) for p in passages]
+    metas = {d.doc_id: d.meta for d in documents}
+    terms = [analyzer.terms(text) for text in context_texts(passages, metas)]
     index, project_build, project_memory = timed_build(
         lambda: build_project(documents, passages, terms))
     retriever, reference_build, reference_memory = timed_build(lambda: build_bm25s(terms))

@@ -4,7 +4,8 @@ Word frequencies follow Zipf's law over a fixed vocabulary: the French function 
 project's own stop list take the top ranks (as they do in real French text), then invented
 French-looking words built from French syllables and endings, so that folding, elisions and the
 Snowball stemmer do their usual work. Documents go through the project's own pipeline: they
-are split into passages (three sentences, overlapping by one) and analysed like the real corpus.
+are split into passages (one sentence each) and analysed with their context, as the indexer
+does with the real corpus.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from bot.metadata import DocumentMeta
 SEED = 2024
 VOCABULARY_SIZE = 60_000
 ZIPF_EXPONENT = 1.05
-SENTENCE_WORDS = (27, 50)  # three sentences make a passage of about 80-150 words
-SENTENCES_PER_DOCUMENT = 21  # windows of 3 sentences overlapping by 1: 10 passages
-PASSAGES_PER_DOCUMENT = 10
+SENTENCE_WORDS = (27, 50)  # a passage is one sentence
+SENTENCES_PER_DOCUMENT = 21
 QUESTION_WORDS = (3, 8)
 TYPO_RATE = 0.1
 
@@ -90,7 +90,7 @@ def documents(passages: int, seed: int = SEED) -> list[Document]:
     """Documents that the project's passage splitter cuts into about `passages` passages."""
     rng = np.random.default_rng(seed)
     vocab = vocabulary(rng)
-    count = -(-passages // PASSAGES_PER_DOCUMENT)
+    count = -(-passages // SENTENCES_PER_DOCUMENT)
     text = sentences(rng, vocab, count * SENTENCES_PER_DOCUMENT)
     return [
         Document(
