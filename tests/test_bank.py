@@ -183,3 +183,20 @@ def test_nearly_every_bank_wording_asked_as_written_gets_its_answer_in_the_first
     texts = [(entry, text) for entry in builder.index.bank for text in entry.wordings]
     found = misled(builder, texts)
     assert len(found) <= MAX_MISLED_WORDINGS * len(texts), "\n".join(found)
+
+
+def test_the_classifiers_read_a_new_wording_and_an_unanswerable_question(
+    builder: AnswerBuilder,
+) -> None:
+    def read(question: str):  # type: ignore[no-untyped-def]
+        reading = builder.evidence(question, builder.parser.parse(question)).reading
+        assert reading is not None
+        return reading
+
+    ids = [entry.id for entry in builder.index.bank]
+    plainte = read("ou est ce que je peux deposer ma plainte")
+    assert ids[plainte.best] == "plainte-formulaire" and plainte.on_topic > 0.5
+    assert abs(sum(plainte.intents) + plainte.unanswered - 1) < 1e-6
+    ransom = read("combien les hackers ont ils demandé de rançon à viamedis")
+    assert ransom.unanswered > max(ransom.intents)
+    assert read("quel temps fera-t-il demain à Brest ?").on_topic < 0.5

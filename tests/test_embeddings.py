@@ -66,3 +66,45 @@ def test_use_puts_an_english_question_next_to_its_french_answer():
     assert passages.shape == (2, question.shape[0])
     np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, rtol=1e-4)
     assert passages[0] @ question > passages[1] @ question
+
+
+class CountingEmbedder(embeddings.CachingEmbedder):
+    """An engine that gives each text a fixed vector and counts what it is asked."""
+
+    name = "counting test model"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+        def engine(texts: list[str]) -> np.ndarray:
+            self.asked.extend(texts)
+            return np.array([[len(t), 1.0] for t in texts])
+
+        super().__init__(engine, engine)
+
+
+def test_vectors_of_passages_and_bank_wordings_are_kept_for_the_next_process(
+        tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
+    first = CountingEmbedder()
+    first.embed_passages(["Une phrase du corpus."])
+    first.embed_examples(["Comment porter plainte ?"])
+    first.embed_queries(["une question d'un citoyen"])  # never kept
+    again = CountingEmbedder()  # as a new process would
+    vectors = again.embed_examples(["Comment porter plainte ?"])
+    again.embed_passages(["Une phrase du corpus.", "Une nouvelle phrase."])
+    assert again.asked == ["Une nouvelle phrase."]
+    assert vectors.tolist() == [[24.0, 1.0]]
+    [kept] = tmp_path.iterdir()
+    with np.load(kept, allow_pickle=False) as saved:
+        assert "une question d'un citoyen" not in saved["texts"].tolist()
+
+
+def test_an_unreadable_cache_is_only_a_slower_start(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
+    (tmp_path / "vectors-counting-test-model.npz").write_bytes(b"not a zip")
+    with caplog.at_level(logging.WARNING, logger=embeddings.__name__):
+        model = CountingEmbedder()
+    assert "unreadable" in caplog.records[-1].getMessage()
+    model.embed_passages(["Une phrase."])
+    assert model.asked == ["Une phrase."]

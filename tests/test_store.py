@@ -62,6 +62,15 @@ def test_counts_votes_and_unanswered_questions_survive_a_restart(store: Store) -
     store.close()
 
 
+def test_a_hedged_answer_is_counted_apart_and_its_question_kept(store: Store) -> None:
+    store.record(answered())
+    store.record(Answer("Viamedis a-t-il été racheté ?", "fr", "answered", confident=False))
+    store.record(Answer("merci", "fr", "thanks"))  # neither answered nor declined
+    numbers = store.statistics(10)
+    assert (numbers.answered, numbers.hedged, numbers.declined) == (1, 1, 0)
+    assert numbers.top_unanswered == [("viamedis a-t-il été racheté ?", 1)]
+
+
 def test_a_person_counts_once_per_reply_and_no_voter_is_written(store: Store,
                                                                  path: Path) -> None:
     assert store.vote(1001, "1001:5", "up")

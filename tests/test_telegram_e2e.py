@@ -512,6 +512,25 @@ async def test_a_user_asking_too_fast_is_told_once_and_nobody_else_loses_a_quest
     assert all("Voici ce que disent " in text for text in others)
 
 
+async def test_the_three_outcomes_and_thanks_reach_telegram(
+    stub: BotAPIStub, app: Application
+) -> None:
+    """Confident: the bank question on top; hedged: said plainly, the words no document
+    uses, two quotes at most and suggestions to tap; declined: suggestions; thanks: a word."""
+    hedged = await ask(stub, "Viamedis a-t-il été racheté par un concurrent ?")
+    text = parse_html(hedged.params["text"]).text
+    assert text.startswith(message("hedged", "fr"))
+    assert message("missing_words", "fr", words="racheté, concurrent") in text
+    assert 1 <= hedged.params["text"].count("<blockquote>") <= 2
+    assert any(data.startswith("ask:") for data in callback_data(hedged))
+    declined = await ask(stub, "Quel temps fera-t-il demain à Brest ?")
+    assert declined.params["text"].startswith("Je ne trouve pas la réponse")
+    assert "<blockquote>" not in declined.params["text"]
+    assert any(data.startswith("ask:") for data in callback_data(declined))
+    thanks = await ask(stub, "merci beaucoup !")
+    assert thanks.params["text"] == message("thanks", "fr")
+
+
 # --- 6. awkward messages -----------------------------------------------------------------
 
 
