@@ -1059,3 +1059,23 @@ async def test_updates_a_stopped_run_left_are_handled_first_and_retried_once(
     assert "update 903 dropped: its handling was interrupted twice" in log_text
     assert "stored update 902 cannot be read any more: skipped" in log_text
     assert "zorglub" not in log_text
+
+
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_a_store_that_cannot_count_never_costs_a_citizen_the_answer(
+    stub: BotAPIStub, app: Application, bot_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged statistics page (sqlite: "database disk image is malformed") used to turn
+    every answer into the apology: statistics were written before the reply."""
+    import sqlite3
+
+    def damaged(self: Store, answer: object) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Store, "record", damaged)
+    answer = await ask(stub, f"{SECRET_QUESTION}, comment porter plainte ?")
+    assert_is_answer(answer)
+    assert "formulaire en ligne" in answer.params["text"]
+    log_text = bot_log.getvalue()
+    assert "statistics not recorded: the store failed (DatabaseError" in log_text
+    assert SECRET_QUESTION not in log_text

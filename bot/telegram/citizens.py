@@ -5,11 +5,14 @@ with a suggestion button), read more excerpts, vote, and read /start, /help, /so
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
 
+from bot.answer import Answer
 from bot.lang import Lang, lang_of_client
 from bot.messages import message
 from bot.render import render_sources
@@ -18,6 +21,8 @@ from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import answer_keyboard, suggested_question, suggestion_keyboard
 from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot.telegram.state import BotContext
+
+log = logging.getLogger(__name__)
 
 
 def user_lang(update: Update) -> Lang:
@@ -89,12 +94,22 @@ async def answer_question(update: Update, context: BotContext, text: str) -> Non
         return
     answers = state.answers  # the same index for the answer and its suggestion buttons
     answer = await asyncio.to_thread(answers.answer, text)
-    await asyncio.to_thread(state.store.record, answer)
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
                        reply_markup=answer_keyboard(answer, answers.catalogue),
                        disable_web_page_preview=True)
     if sent is not None and answer.more and context.chat is not None:
         context.chat.keep_answer(sent.message_id, answer)
+    await record_answer(context, answer)
+
+
+async def record_answer(context: BotContext, answer: Answer) -> None:
+    """Count an answer once it is sent: statistics never stand between a citizen and the
+    reply, and a store that cannot be written costs one logged line, not the answer."""
+    try:
+        await asyncio.to_thread(context.state.store.record, answer)
+    except (sqlite3.Error, OSError) as error:
+        log.error("statistics not recorded: the store failed (%s: %s)",
+                  type(error).__name__, error)
 
 
 async def ask_suggestion(update: Update, context: BotContext) -> None:
