@@ -9,6 +9,7 @@ import csv
 import functools
 import io
 import logging
+import re
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -32,6 +33,9 @@ TOP_DECLINED_SHOWN = 10
 CSV_NAME = "unanswered-questions.csv"
 # A cell starting so is a formula to a spreadsheet: a question could run one on the admin's.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A separator then a formula start: a spreadsheet that splits lines on that separator (";" in
+# French locales, whatever the quotes) reads there a new cell that is a formula.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t|])(\s*)(?=[=+\-@])")
 
 # What python-telegram-bot calls: a coroutine function, not any function returning an awaitable.
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -190,11 +194,17 @@ async def send_unanswered(update: Update, rows: list[tuple[str, int]], lang: Lan
 
 
 def unanswered_csv(rows: list[tuple[str, int]]) -> bytes:
-    """Columns question and count, in UTF-8 with a byte order mark (without it spreadsheets
-    misread the accents); a question that would be a formula starts with an apostrophe."""
+    """Columns question and count, every cell quoted, in UTF-8 with a byte order mark
+    (without it spreadsheets misread the accents); see neutralised()."""
     text = io.StringIO()
-    writer = csv.writer(text)
+    writer = csv.writer(text, quoting=csv.QUOTE_ALL)
     writer.writerow(["question", "count"])
-    writer.writerows((f"'{question}" if question.startswith(FORMULA_STARTS) else question, count)
-                     for question, count in rows)
+    writer.writerows((neutralised(question), count) for question, count in rows)
     return text.getvalue().encode("utf-8-sig")
+
+
+def neutralised(cell: str) -> str:
+    """A cell no spreadsheet runs as a formula, whether it splits lines on "," or ";": an
+    apostrophe before a formula start at the beginning or after a separator."""
+    cell = _FORMULA_AFTER_SEPARATOR.sub(r"\1\2'", cell)
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
