@@ -3,6 +3,7 @@ names no one; the inbox gives back what a stopped process left, once."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import date
@@ -12,7 +13,7 @@ import pytest
 
 from bot import store as store_module
 from bot.answer import Answer
-from bot.store import Store, StoreError
+from bot.store import MAX_RETRIES, Store, StoreError
 
 
 def answered(question: str = "comment porter plainte ?") -> Answer:
@@ -136,3 +137,23 @@ def test_the_inbox_gives_back_unhandled_updates_once_and_then_gives_up(store: St
     assert (second_start.retried, second_start.dropped) == (['{"update_id": 4}'], [3])
     assert not store.keep(3, '{"update_id": 3}')
     store.close()
+
+
+def test_a_handled_update_leaves_no_trace_of_its_text_in_the_database_files(
+    store: Store,
+) -> None:
+    """The write-ahead log kept 25 copies of a social security number after the inbox had
+    emptied, and after kill -9 too."""
+    secret, kept_text = "1 85 05 78 006 084 36", "Jean Zorglubovitch"
+    for update_id in range(25):
+        store.keep(update_id, json.dumps({"update_id": update_id,
+                                          "message": {"text": f"{secret} {kept_text}"}}))
+        store.handled(update_id)
+    store.keep(99, json.dumps({"update_id": 99, "message": {"text": "pas encore traitée"}}))
+    store.keep(100, json.dumps({"update_id": 100, "message": {"text": f"{secret} à jeter"}}))
+    for _ in range(MAX_RETRIES + 1):  # given up on at a later start: dropped, and gone
+        store.take_unhandled()
+    files = list(store.path.parent.glob(store.path.name + "*"))
+    assert len(files) >= 2  # the database and its log at least
+    on_disk = b"".join(path.read_bytes() for path in files)
+    assert secret.encode() not in on_disk and kept_text.encode() not in on_disk
