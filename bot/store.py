@@ -39,6 +39,18 @@ MIGRATIONS = (
                         retries INTEGER NOT NULL DEFAULT 0);
     CREATE TABLE handled (seq INTEGER PRIMARY KEY, update_id INTEGER NOT NULL UNIQUE);
     """,
+    # A handled update is known by its id and a digest of its content: Telegram restarts ids
+    # after a week without updates (a self-hosted Bot API server or a new token does too), and
+    # a new update must not pass for a copy of an old one. Rows of version 1 keep an empty
+    # digest.
+    """
+    CREATE TABLE handled_by_content (seq INTEGER PRIMARY KEY, update_id INTEGER NOT NULL,
+                                     digest BLOB NOT NULL, UNIQUE (update_id, digest));
+    INSERT INTO handled_by_content (seq, update_id, digest)
+        SELECT seq, update_id, x'' FROM handled;
+    DROP TABLE handled;
+    ALTER TABLE handled_by_content RENAME TO handled;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_UNANSWERED_QUESTIONS = 1000  # beyond it the least asked go, the longest unasked first
@@ -193,9 +205,11 @@ class Store:
     # -- the inbox -----------------------------------------------------------------------------
 
     def keep(self, update_id: int, payload: str) -> bool:
-        """Write an update to the inbox; False for one already there or handled (a copy)."""
+        """Write an update to the inbox; False for one already there or handled (a copy:
+        the same id and the same content)."""
         with self._lock, self.db as db:
-            if db.execute("SELECT 1 FROM handled WHERE update_id = ?", (update_id,)).fetchone():
+            if db.execute("SELECT 1 FROM handled WHERE update_id = ? AND digest = ?",
+                          (update_id, _digest(payload))).fetchone():
                 return False
             return db.execute("INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)",
                               (update_id, payload)).rowcount == 1
@@ -239,10 +253,18 @@ def _count(db: sqlite3.Connection, name: str) -> None:
                "DO UPDATE SET value = value + 1", (name,))
 
 
+def _digest(payload: str) -> bytes:
+    """What tells two updates of one id apart: a hash of the update's content."""
+    return hashlib.sha256(payload.encode()).digest()[:16]
+
+
 def _forget(db: sqlite3.Connection, update_ids: list[int]) -> None:
-    """Take updates out of the inbox, keeping their ids (the last HANDLED_IDS_KEPT)."""
+    """Take updates out of the inbox, keeping their ids and content digests (the last
+    HANDLED_IDS_KEPT)."""
+    rows = (db.execute("SELECT update_id, payload FROM inbox WHERE update_id = ?",
+                       (update_id,)).fetchone() for update_id in update_ids)
+    held = [(update_id, _digest(payload)) for update_id, payload in filter(None, rows)]
     db.executemany("DELETE FROM inbox WHERE update_id = ?", [(i,) for i in update_ids])
-    db.executemany("INSERT OR IGNORE INTO handled (update_id) VALUES (?)",
-                   [(i,) for i in update_ids])
+    db.executemany("INSERT OR IGNORE INTO handled (update_id, digest) VALUES (?, ?)", held)
     db.execute("DELETE FROM handled WHERE seq <= (SELECT max(seq) FROM handled) - ?",
                (HANDLED_IDS_KEPT,))

@@ -101,7 +101,8 @@ def test_a_database_of_a_newer_bot_or_another_program_is_refused(tmp_path: Path)
     with sqlite3.connect(newer) as db:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match=r"newer\.sqlite3 \(DATABASE_PATH\) has schema "
-                                         r"version 99, newer than this bot's 1"):
+                                         r"version 99, newer than this bot's "
+                                         f"{store_module.SCHEMA_VERSION}"):
         Store(newer).open()
 
     foreign = tmp_path / "foreign.sqlite3"
@@ -157,3 +158,35 @@ def test_a_handled_update_leaves_no_trace_of_its_text_in_the_database_files(
     assert len(files) >= 2  # the database and its log at least
     on_disk = b"".join(path.read_bytes() for path in files)
     assert secret.encode() not in on_disk and kept_text.encode() not in on_disk
+
+
+def test_a_reused_update_id_with_new_content_is_a_new_update(store: Store) -> None:
+    """Telegram restarts update ids after a week without updates: a new question under an id
+    handled before was confirmed and never answered."""
+    old = json.dumps({"update_id": 7, "message": {"message_id": 1, "text": "plainte ?"}})
+    new = json.dumps({"update_id": 7, "message": {"message_id": 90, "text": "amende ?"}})
+    assert store.keep(7, old)
+    store.handled(7)
+    assert not store.keep(7, old)  # Telegram sent the old one again: a copy
+    assert store.keep(7, new)  # a new update that reuses the id: kept, to be answered
+    store.handled(7)
+    assert not store.keep(7, new)
+
+
+def test_a_database_of_the_previous_version_is_migrated_with_its_data(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(f"BEGIN; {store_module.MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
+    db.execute("INSERT INTO meta VALUES ('vote_salt', '00112233445566778899aabbccddeeff')")
+    db.execute("INSERT INTO meta VALUES ('since', '2026-11-30')")
+    db.execute("INSERT INTO counts VALUES ('answered', 41)")
+    db.execute("INSERT INTO handled (update_id) VALUES (5)")
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.open()
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION
+    numbers = store.statistics(10)
+    assert (numbers.since, numbers.answered) == (date(2026, 11, 30), 41)
+    assert store.keep(5, '{"update_id": 5, "message": {"text": "nouvelle"}}')
+    store.close()
