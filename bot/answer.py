@@ -124,9 +124,8 @@ class Answer:
     # then the question's words that no document uses.
     confident: bool = True
     missing_words: tuple[str, ...] = ()
-    # The bank question the first excerpt answers, in the user's language, and its id.
+    # The bank question the first excerpt answers, in the user's language.
     matched_question: str | None = None
-    matched_entry: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -200,8 +199,7 @@ class AnswerBuilder:
                           missing_words=evidence.missing_words)
         entry = self._matched_entry(reading, excerpts)
         return Answer(question, lang, "answered", excerpts, warning,
-                      matched_question=entry.text(lang) if entry else None,
-                      matched_entry=entry.id if entry else None)
+                      matched_question=entry.text(lang) if entry else None)
 
     def evidence(self, question: str, query: Query) -> Evidence:
         """Everything the answer to a question is decided on: one embedding of it, read by

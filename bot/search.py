@@ -41,7 +41,6 @@ COVERAGE_WEIGHT = 0.3
 # …how much the question bank's signal adds: the probability that the question asks an entry
 # whose answer the passage holds (bank_prior)…
 BANK_WEIGHT = 1.5
-BANK_EXPONENT = 0.75
 # …and how much a filing line ("Auteur : …") loses unless the question is about the filing.
 FILING_WEIGHT = 1.0
 

@@ -26,15 +26,15 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def nearest(self, intents: np.ndarray | None, lang: Lang, limit: int = 3,
-                skip: int | None = None) -> tuple[str, ...]:
+    def nearest(self, intents: np.ndarray | None, lang: Lang,
+                limit: int = 3) -> tuple[str, ...]:
         """The `limit` entries the intent probabilities rank first (the catalogue's first
-        ones without probabilities), in `lang`, leaving out the entry `skip`."""
+        ones without probabilities), in `lang`."""
         if intents is None or len(intents) != len(self.questions):
             order = list(range(len(self.questions)))
         else:
             order = np.argsort(-intents, kind="stable").tolist()
-        return tuple(self.questions[n].text(lang) for n in order if n != skip)[:limit]
+        return tuple(self.questions[n].text(lang) for n in order[:limit])
 
     def examples(self, lang: Lang, limit: int = 4) -> tuple[str, ...]:
         """The first `limit` questions, in `lang`: the ones offered on /start and /help."""
