@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store import SCHEMA_VERSION, Store
 from bot_testing import BotAPIStub
 from bot_testing.process import (
     BOT_COMMAND,
@@ -95,6 +95,6 @@ async def test_a_database_of_a_newer_bot_stops_the_start_with_one_clear_line(
         assert await asyncio.wait_for(process.wait(), timeout=60) == 2
     [line] = log.read_text().splitlines()
     assert line.endswith(f"ERROR bot.telegram.app: the database {database} (DATABASE_PATH) "
-                         "has schema version 7, newer than this bot's 1: run a newer bot, or "
-                         "set another DATABASE_PATH")
+                         f"has schema version 7, newer than this bot's {SCHEMA_VERSION}: run a "
+                         "newer bot, or set another DATABASE_PATH")
     assert stub.calls_of("getUpdates") == []
