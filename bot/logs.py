@@ -3,10 +3,11 @@
 The token is in every Bot API URL, and httpx logs request URLs at INFO; python-telegram-bot's
 bot and application loggers write call parameters and whole updates (message texts included)
 at DEBUG, and "Received data was …" with every queued update at CRITICAL when updates cannot
-be read. So: those loggers are held at WARNING; a filter blanks anything shaped like a bot
-token, whatever logger it comes from; and a record of another package's logger keeps its
-message template but not long arguments (where updates travel), and its traceback shrinks to
-the exception's last line.
+be read (the webhook's "Received data was: %r" holds even one short update whole). So: those
+loggers are held at WARNING; a filter blanks anything shaped like a bot token, whatever
+logger it comes from; and a record of another package's logger keeps its message template but
+not its arguments when they are long or are structured data (a dict, a list, an update: where
+updates travel), and its traceback shrinks to the exception's last line.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         ours = record.name == OWN_LOGGER or record.name.startswith(f"{OWN_LOGGER}.")
         text = record.getMessage()
-        if not ours and record.args and len(text) > MAX_FOREIGN_MESSAGE_CHARS:
+        if not ours and record.args and (len(text) > MAX_FOREIGN_MESSAGE_CHARS
+                                         or not _plain(record.args)):
             text = f"{record.msg} [arguments withheld: they may hold users' messages]"
         record.msg = self.redact(text)
         record.args = None
@@ -50,6 +52,14 @@ class SecretFilter(logging.Filter):
             record.exc_text = self.redact(trace)
             record.exc_info = None
         return True
+
+
+def _plain(args: object) -> bool:
+    """Whether a record's arguments are plain values (numbers, short words), not data."""
+    values = args.values() if isinstance(args, dict) else args
+    if not isinstance(values, Iterable) or isinstance(values, str):
+        values = (values,)
+    return all(isinstance(v, int | float | str | bool | None) for v in values)
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:

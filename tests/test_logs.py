@@ -62,3 +62,15 @@ def test_another_packages_traceback_shrinks_to_its_last_line():
     SecretFilter().filter(record)
     formatted = logging.Formatter().format(record)
     assert formatted == "Aborting.\nConnectionError: All connection attempts failed"
+
+
+def test_a_short_update_in_another_packages_record_never_reaches_the_log():
+    """The webhook logs an update it cannot read whole at CRITICAL, however short it is."""
+    update = {"update_id": 1, "message": {"text": "1 85 05 78 006 084 36"}}
+    record = logging.LogRecord(
+        "telegram.ext._utils.webhookhandler", logging.CRITICAL, __file__, 1,
+        "Something went wrong processing the data received from Telegram. Received data was "
+        "*not* processed! Received data was: %r", (update,), None)
+    SecretFilter().filter(record)
+    assert "006 084" not in record.getMessage()
+    assert record.getMessage().endswith("[arguments withheld: they may hold users' messages]")
