@@ -135,9 +135,14 @@ def train_classifiers(bank: Sequence[BankEntry], vectors: np.ndarray | None,
     return weights
 
 
+def training_settings() -> str:
+    """The settings the classifiers are trained with: part of an index's fingerprint."""
+    return repr((NGRAMS, EMBEDDING_WEIGHT, INTENT_C, TOPIC_C))
+
+
 def _training_key(bank: Sequence[BankEntry], texts: list[str],
                   vectors: np.ndarray | None) -> str:
-    digest = hashlib.sha256(repr((NGRAMS, EMBEDDING_WEIGHT, INTENT_C, TOPIC_C)).encode())
+    digest = hashlib.sha256(training_settings().encode())
     for entry in bank:
         digest.update(f"\0{entry.id}\0{len(entry.wordings)}".encode())
     digest.update("\0".join(texts).encode())

@@ -26,7 +26,13 @@ from bot.analysis import (
     written_words,
 )
 from bot.bank import BANK_FILE, BankEntry, link_bank, read_bank
-from bot.classifiers import EVERYDAY_FILE, UNANSWERED_FILE, examples, train_classifiers
+from bot.classifiers import (
+    EVERYDAY_FILE,
+    UNANSWERED_FILE,
+    examples,
+    train_classifiers,
+    training_settings,
+)
 from bot.corpus import Document, corpus_fingerprint, load_corpus
 from bot.embeddings import Embedder, default_embedder
 from bot.index import (
@@ -49,8 +55,8 @@ SENTENCE_WEIGHT = 2
 
 
 def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> str:
-    """Fingerprint of what an index is derived from: the corpus files, the analysis and the
-    embedding model."""
+    """Fingerprint of what an index is derived from: the corpus files, the question bank and
+    the classifiers' training files and settings, the analysis and the embedding model."""
     model = embedder.name if embedder is not None else NO_EMBEDDINGS
     digest = hashlib.sha256(
         f"{FORMAT_VERSION}/{ANALYSIS_VERSION}/{SENTENCE_WEIGHT}/{model}".encode())
@@ -60,6 +66,7 @@ def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> st
         digest.update(bank.read_bytes())
     for training in (EVERYDAY_FILE, UNANSWERED_FILE):
         digest.update(resources.files("bot").joinpath("data", training).read_bytes())
+    digest.update(training_settings().encode())
     return digest.hexdigest()
 
 

@@ -118,3 +118,14 @@ def test_lucene_idf_stays_positive_and_decreasing_on_a_tiny_corpus():
     assert bm25.idf["plainte"] > bm25.idf["fuite"]
     assert math.isclose(bm25.idf["plainte"], math.log(1 + (4 - 1 + 0.5) / 1.5))
     assert bm25.get_scores(["fuite"])[1] > 0
+
+
+def test_an_index_trained_with_other_classifier_settings_is_out_of_date(
+    corpus_dir: Path, monkeypatch
+):
+    from bot import classifiers
+    from bot.indexer import source_fingerprint
+
+    before = source_fingerprint(corpus_dir)
+    monkeypatch.setattr(classifiers, "INTENT_C", classifiers.INTENT_C * 2)
+    assert source_fingerprint(corpus_dir) != before
