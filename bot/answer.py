@@ -226,7 +226,7 @@ class AnswerBuilder:
         if reading is None or reading.best is None or not excerpts:
             return None
         entry = self.index.bank[reading.best]
-        likely = reading.intents[reading.best] >= MIN_MATCH
+        likely = reading.likeliest >= MIN_MATCH
         return entry if likely and excerpts[0].quote.passages & set(entry.passages) else None
 
     def _excerpts(self, hits: list[Hit], ranking: Ranking) -> tuple[Excerpt, ...]:
@@ -264,8 +264,7 @@ class Evidence:
     def sure(self) -> bool:
         """Whether the intent classifier finds one bank question at least SURE_INTENT likely:
         the question is then one of the bank's, whatever its words ("what do I do now?")."""
-        return (self.reading is not None
-                and float(self.reading.intents.max(initial=0.0)) >= SURE_INTENT)
+        return self.reading is not None and self.reading.likeliest >= SURE_INTENT
 
 
 def decide(evidence: Evidence) -> Decision:
@@ -282,7 +281,7 @@ def decide(evidence: Evidence) -> Decision:
     if not hits or off_topic or not (hits[0].matched_terms or evidence.sure):
         return "declined"
     if reading is not None and (reading.unanswered >= MAX_UNANSWERED
-                                or float(reading.intents.max(initial=0.0)) < MIN_INTENT):
+                                or reading.likeliest < MIN_INTENT):
         return "hedged"
     return "confident"
 

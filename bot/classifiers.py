@@ -118,14 +118,18 @@ def train_classifiers(bank: Sequence[BankEntry], vectors: np.ndarray | None,
                       + [len(bank)] * (on_topic - wordings))
     intent = LogisticRegression(C=INTENT_C, max_iter=1000)
     intent.fit(features[:on_topic], labels)
+    intent_coef, intent_intercept = intent.coef_, intent.intercept_
+    if len(intent_coef) == 1:  # a bank of one entry: scikit-learn's binary model has one row
+        intent_coef = np.vstack([np.zeros_like(intent_coef), intent_coef])
+        intent_intercept = np.r_[0.0, intent_intercept]
     topic = LogisticRegression(C=TOPIC_C, max_iter=1000, class_weight="balanced")
     topic.fit(features, np.r_[np.ones(on_topic), np.zeros(len(texts) - on_topic)])
     vocabulary = vectorizer.vocabulary_
     weights = ClassifierWeights(
         ngrams=tuple(sorted(vocabulary, key=vocabulary.__getitem__)),
         ngram_idf=vectorizer.idf_.astype(np.float32),
-        intent_coef=intent.coef_.astype(np.float32),
-        intent_intercept=intent.intercept_.astype(np.float32),
+        intent_coef=intent_coef.astype(np.float32),
+        intent_intercept=intent_intercept.astype(np.float32),
         topic_coef=topic.coef_[0].astype(np.float32),
         topic_intercept=topic.intercept_.astype(np.float32),
         embedding_dims=0 if vectors is None else int(vectors.shape[1]))
@@ -172,6 +176,11 @@ class Reading:
     @property
     def best(self) -> int | None:
         return int(np.argmax(self.intents)) if len(self.intents) else None
+
+    @property
+    def likeliest(self) -> float:
+        """The probability of the likeliest bank entry (0 without entries)."""
+        return float(self.intents.max(initial=0.0))
 
 
 class QuestionClassifiers:

@@ -200,3 +200,20 @@ def test_the_classifiers_read_a_new_wording_and_an_unanswerable_question(
     ransom = read("combien les hackers ont ils demandé de rançon à viamedis")
     assert ransom.unanswered > max(ransom.intents)
     assert read("quel temps fera-t-il demain à Brest ?").on_topic < 0.5
+
+
+def test_a_bank_of_one_entry_is_trained_and_answers(tmp_path: Path) -> None:
+    """scikit-learn gives a two-class model a single row of weights: the bank's one entry
+    and the unanswered questions must still each have theirs."""
+    from bot.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for document in CORPUS.glob("*.md"):
+        (corpus / document.name).write_bytes(document.read_bytes())
+    (corpus / BANK_FILE).write_text(ENTRY.format(id="plainte", answer="formulaire en ligne"),
+                                    encoding="utf-8")
+    builder = AnswerBuilder(build_index(corpus, embeddings=False))
+    answer = builder.answer("Comment porter plainte ?")
+    assert answer.answered and "formulaire en ligne" in answer.excerpts[0].text
+    assert answer.matched_question == "Comment porter plainte ?"
