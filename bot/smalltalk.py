@@ -21,26 +21,33 @@ class SmallTalk:
     lang: Lang
 
 
+@dataclass(frozen=True, slots=True)
+class _Words:
+    by_lang: dict[Kind, dict[Lang, frozenset[str]]]
+    by_kind: dict[Kind, frozenset[str]]
+    fillers: frozenset[str]
+
+
 @cache
-def _words() -> tuple[dict[Kind, dict[Lang, frozenset[str]]], frozenset[str]]:
+def _words() -> _Words:
     text = resources.files("bot").joinpath("data", "smalltalk.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    kinds: dict[Kind, dict[Lang, frozenset[str]]] = {
-        kind: {lang: frozenset(data[kind][lang]) for lang in ("fr", "en")}
-        for kind in ("thanks", "greeting")}
-    return kinds, frozenset(data["fillers"]["words"])
+    kinds: tuple[Kind, ...] = ("thanks", "greeting")
+    by_lang: dict[Kind, dict[Lang, frozenset[str]]] = {
+        kind: {lang: frozenset(data[kind][lang]) for lang in ("fr", "en")} for kind in kinds}
+    by_kind = {kind: frozenset().union(*langs.values()) for kind, langs in by_lang.items()}
+    return _Words(by_lang, by_kind, frozenset(data["fillers"]["words"]))
 
 
 def small_talk(text: str) -> SmallTalk | None:
     """What kind of small talk a message is, and in which language; None for anything else
     (a question, or a message with no words at all)."""
     words = [part for word in split_words(text) for part in word.parts]
-    kinds, fillers = _words()
-    by_kind = {kind: set().union(*langs.values()) for kind, langs in kinds.items()}
-    core = [w for w in words if any(w in known for known in by_kind.values())]
-    if not core or any(w not in fillers and w not in core for w in words):
+    known = _words()
+    core = [w for w in words if any(w in kind for kind in known.by_kind.values())]
+    if not core or any(w not in known.fillers and w not in core for w in words):
         return None
-    kind: Kind = "thanks" if any(w in by_kind["thanks"] for w in core) else "greeting"
+    kind: Kind = "thanks" if any(w in known.by_kind["thanks"] for w in core) else "greeting"
     english = any(w in langs["en"] and w not in langs["fr"]
-                  for w in core for langs in kinds.values())
+                  for w in core for langs in known.by_lang.values())
     return SmallTalk(kind, "en" if english else "fr")
