@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from bot.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -111,19 +112,14 @@ class CachingEmbedder:
         """Keep the vectors for the next run, atomically; a cache that cannot be written is
         only a slower next start."""
         keys = list(self._vectors)
-        tmp = None
         try:
             self._file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._file.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, kinds=np.array([k for k, _ in keys]),
-                         texts=np.array([t for _, t in keys]),
-                         vectors=np.stack(list(self._vectors.values())))
-            os.replace(tmp, self._file)
+            write_atomically(self._file.parent, self._file.name, lambda handle: np.savez(
+                handle, kinds=np.array([k for k, _ in keys]),
+                texts=np.array([t for _, t in keys]),
+                vectors=np.stack(list(self._vectors.values()))), binary=True)
         except OSError as error:
             log.warning("embedding cache %s not written: %s", self._file, error)
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
 
 import numpy as np
 
 from bot.embeddings import default_embedder
+from bot.files import write_atomically
 from bot.index import FORMAT_VERSION, INDEX_FILE, IndexUnavailable, SearchIndex
 from bot.indexer import build_index, source_fingerprint
 
@@ -33,28 +30,14 @@ def save_index(index: SearchIndex, index_dir: Path) -> Path:
     name = f"arrays-{index.fingerprint[:16]}.npz"
     arrays = index.arrays()
     # numpy types **arrays as if a key could be savez's own allow_pickle: none is.
-    _write_atomically(index_dir, name, lambda handle: np.savez(
+    write_atomically(index_dir, name, lambda handle: np.savez(
         handle, **arrays), binary=True)  # type: ignore[arg-type]
     data["arrays_file"] = name
-    target = _write_atomically(index_dir, INDEX_FILE, lambda handle: json.dump(
+    target = write_atomically(index_dir, INDEX_FILE, lambda handle: json.dump(
         data, handle, ensure_ascii=False))
     for stale in [*index_dir.glob("embeddings-*.np[yz]"), *index_dir.glob("arrays-*.npz")]:
         if stale.name != name:
             stale.unlink(missing_ok=True)
-    return target
-
-
-def _write_atomically(folder: Path, name: str, write: Callable[[IO[Any]], object],
-                      binary: bool = False) -> Path:
-    target = folder / name
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".index-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as h:
-            write(h)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
