@@ -130,23 +130,27 @@ class QueryParser:
         since Snowball keeps "piratées" ("pirate") apart from "pirates" ("pirat")."""
         return self.analyzer.stem(re.sub(r"(?<=\w{4})e?es?$", "", folded))
 
-    def spelled(self, text: str, lang: Lang | None = None) -> str:
+    def spelled(self, text: str) -> str:
         """A text's words, folded, French typing slips fixed ("porter plaite" -> "porter
-        plainte"), joined by spaces."""
-        lang = lang or detect_language(text)
-        stopwords = self._stop_fr | self._stop_en if lang == "en" else self._stop_fr
-        parts = [p for w in split_words(text) for p in w.parts]
-        return " ".join(self._spell(p, stopwords) for p in parts) if lang == "fr" \
-            else " ".join(parts)
+        plainte"), joined by spaces: the `spelled` of its Query."""
+        lang = detect_language(text)
+        return " ".join(p for _, p in self._parts(split_words(text), lang, self._stopwords(lang)))
+
+    def _stopwords(self, lang: Lang) -> frozenset[str]:
+        return self._stop_fr | self._stop_en if lang == "en" else self._stop_fr
+
+    def _parts(self, words: list[Word], lang: Lang,
+               stopwords: frozenset[str]) -> list[tuple[int, str]]:
+        """Each folded part of each word, with the index of the word it belongs to; in French
+        typing slips are fixed first, so that "porter plaite" is a phrase again."""
+        parts = [(i, p) for i, w in enumerate(words) for p in w.parts]
+        return [(i, self._spell(p, stopwords)) for i, p in parts] if lang == "fr" else parts
 
     def parse(self, text: str) -> Query:
         words = split_words(text)
         lang = detect_language(text)
-        stopwords = self._stop_fr | self._stop_en if lang == "en" else self._stop_fr
-        # Each part of each word, with the index of the word it belongs to.
-        parts = [(i, p) for i, w in enumerate(words) for p in w.parts]
-        if lang == "fr":  # fix typing slips first, so that "porter plaite" is a phrase again
-            parts = [(i, self._spell(p, stopwords)) for i, p in parts]
+        stopwords = self._stopwords(lang)
+        parts = self._parts(words, lang, stopwords)
         folded = [p for _, p in parts]
         lexicons = self._lexicons[lang]
         keys: dict[Callable[[str], str], list[str]] = {lexicon.key_stem: [] for lexicon in lexicons}
