@@ -14,17 +14,27 @@ included, stays in the inbox only until it has been handled.
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
+import logging
+import os
 import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from bot.answer import Answer
 from bot.privacy import redact
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # MIGRATIONS[n] takes a database from schema version n to n + 1; version 0 is an empty file.
 MIGRATIONS = (
@@ -61,6 +71,10 @@ HANDLED_IDS_KEPT = 1000
 # An update whose handling a stop interrupted is tried again once at start; after a second
 # interruption it is dropped: it may be what stops the bot.
 MAX_RETRIES = 1
+# How long a statement waits for another connection's write lock before it fails ("database
+# is locked"); the caller decides what to do then (the inbox retries, then does without).
+BUSY_TIMEOUT_SECONDS = 5.0
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class StoreError(Exception):
@@ -94,29 +108,99 @@ def unanswered_question(answer: Answer) -> str:
     return redact(answer.question.strip()).lower()[:MAX_QUESTION_CHARS]
 
 
+def _watched(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """A write of the store, noted in its health: `failing_since` is set by a write that
+    fails and cleared by one that succeeds, so a supervisor can see a store that cannot be
+    written (a full disk, a lock held too long) while the bot goes on answering."""
+
+    @functools.wraps(method)
+    def watched(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as error:
+            if self.failing_since is None:
+                self.failing_since = time.time()
+            self.last_error = f"{type(error).__name__}: {error}"
+            raise
+        if self.failing_since is not None:
+            log.warning("the database %s can be written again", self.path)
+            self.failing_since = None
+        return result
+
+    return watched
+
+
 class Store:
-    """The bot's database. Nothing is touched until `open`."""
+    """The bot's database. Nothing is touched until `open`, which also makes this process the
+    database's only user (a lock file beside it) until `close`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._owner: int | None = None  # the lock file's descriptor while open
         self._salt = b""
+        self.failing_since: float | None = None  # see _watched
+        self.last_error = ""
 
     def open(self) -> None:
-        """Open the file (made with its folder if missing) and bring its schema up to date."""
+        """Own the file, open it (made with its folder if missing; one damaged is moved aside
+        and a new one made) and bring its schema up to date."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False)
+            self._own()
+            if _damaged(self.path):
+                self._move_aside()
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
+                                 check_same_thread=False)
             try:
                 self._prepare(db)
             except BaseException:
                 db.close()
                 raise
-        except (OSError, sqlite3.Error) as error:
+        except (OSError, sqlite3.Error, StoreError) as error:
+            self._disown()
+            if isinstance(error, StoreError):
+                raise
             raise StoreError(f"cannot use the database {self.path} (DATABASE_PATH): "
                              f"{error}") from None
         self._db = db
+
+    def _own(self) -> None:
+        """Take the lock file beside the database, or refuse: two processes on one inbox would
+        both answer the updates left unhandled, and some users twice. The operating system
+        lets the lock go when the process ends, killed or not."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(descriptor, 32).decode(errors="replace").strip() or "?"
+            os.close(descriptor)
+            raise StoreError(
+                f"the database {self.path} (DATABASE_PATH) is in use by another process of "
+                f"the bot (pid {owner}): stop that one first, or give this one another "
+                "DATABASE_PATH") from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, str(os.getpid()).encode())
+        self._owner = descriptor
+
+    def _disown(self) -> None:
+        if self._owner is not None:
+            os.close(self._owner)  # closing the descriptor lets the lock go
+            self._owner = None
+
+    def _move_aside(self) -> None:
+        """Keep a damaged database (and its log) under another name, for an expert to look
+        at, and start a new one: the bot answers again, having lost only its statistics and
+        the updates it had not handled."""
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.rename(self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}"))
+        log.error("the database %s (DATABASE_PATH) is damaged: moved aside as %s.corrupt-%s, "
+                  "a new one is made", self.path, self.path.name, stamp)
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -147,6 +231,7 @@ class Store:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            self._disown()
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -156,6 +241,7 @@ class Store:
 
     # -- statistics ----------------------------------------------------------------------------
 
+    @_watched
     def record(self, answer: Answer) -> None:
         """Count an answer; keep a question the documents do not answer (declined, or answered
         only with the closest passages), redacted."""
@@ -174,6 +260,7 @@ class Store:
                        "unanswered ORDER BY count, last_asked LIMIT max(0, "
                        "(SELECT count(*) FROM unanswered) - ?))", (MAX_UNANSWERED_QUESTIONS,))
 
+    @_watched
     def vote(self, voter: int, reply_id: str, vote: str) -> bool:
         """Count a vote ("up" or "down") once per person and reply; False if already counted."""
         key = hashlib.sha256(self._salt + f":{voter}:{reply_id}".encode()).digest()[:16]
@@ -204,16 +291,17 @@ class Store:
 
     # -- the inbox -----------------------------------------------------------------------------
 
+    @_watched
     def keep(self, update_id: int, payload: str) -> bool:
         """Write an update to the inbox; False for one already there or handled (a copy:
         the same id and the same content)."""
-        with self._lock, self.db as db:
-            if db.execute("SELECT 1 FROM handled WHERE update_id = ? AND digest = ?",
-                          (update_id, _digest(payload))).fetchone():
-                return False
-            return db.execute("INSERT OR IGNORE INTO inbox (update_id, payload) VALUES (?, ?)",
-                              (update_id, payload)).rowcount == 1
+        with self._lock, self.db as db:  # one statement: a check and an insert in one step
+            return db.execute(
+                "INSERT OR IGNORE INTO inbox (update_id, payload) SELECT ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM handled WHERE update_id = ? AND digest = ?)",
+                (update_id, payload, update_id, _digest(payload))).rowcount == 1
 
+    @_watched
     def handled(self, update_id: int) -> None:
         """The update was handled: its text leaves the inbox, and the disk, and its id is
         remembered a while."""
@@ -241,6 +329,25 @@ class Store:
             self._checkpoint()
         return Unhandled([payload for _, payload, retries in rows if retries < MAX_RETRIES],
                          dropped)
+
+
+def _damaged(path: Path) -> bool:
+    """Whether the file is an SQLite database with damaged pages (PRAGMA quick_check). A
+    file that is no SQLite database at all is not "damaged": it is refused by open, and left
+    alone, as it may be something else set as DATABASE_PATH by mistake."""
+    try:
+        with path.open("rb") as file:
+            if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return False
+    except FileNotFoundError:
+        return False
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        return [row[0] for row in db.execute("PRAGMA quick_check").fetchall()] != ["ok"]
+    except sqlite3.DatabaseError as error:  # "database disk image is malformed"
+        return not isinstance(error, sqlite3.OperationalError)
+    finally:
+        db.close()
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str:

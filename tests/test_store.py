@@ -4,7 +4,12 @@ names no one; the inbox gives back what a stopped process left, once."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -190,3 +195,81 @@ def test_a_database_of_the_previous_version_is_migrated_with_its_data(path: Path
     assert (numbers.since, numbers.answered) == (date(2026, 11, 30), 41)
     assert store.keep(5, '{"update_id": 5, "message": {"text": "nouvelle"}}')
     store.close()
+
+
+def test_a_second_process_on_the_same_database_is_refused_with_one_clear_line(
+    store: Store,
+) -> None:
+    """Two processes on one inbox both answered what the last run had left: 36 users of 100
+    got two answers. The second start is refused until the first has stopped."""
+    second = Store(store.path)
+    with pytest.raises(StoreError, match=rf"{store.path.name} \(DATABASE_PATH\) is in use by "
+                                         rf"another process of the bot \(pid {os.getpid()}\)"):
+        second.open()
+    store.close()
+    second.open()  # the first has stopped: the lock went with it
+    second.close()
+
+
+def test_a_process_killed_leaves_no_lock_behind(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys; from pathlib import Path; "
+         "from bot.store import Store; Store(Path(sys.argv[1])).open(); "
+         "os.kill(os.getpid(), signal.SIGKILL)", str(path)], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    store = Store(path)
+    store.open()
+    store.close()
+
+
+def damage_page_of(path: Path, table: str) -> None:
+    """Overwrite the first page of a table with garbage, as a failing disk would."""
+    with sqlite3.connect(path) as db:
+        page = db.execute("SELECT rootpage FROM sqlite_schema WHERE name = ?",
+                          (table,)).fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    with path.open("r+b") as file:
+        file.seek((page - 1) * size)
+        file.write(bytes(range(256)) * (size // 256))
+
+
+@pytest.mark.parametrize("table", ["inbox", "handled", "counts"])
+def test_a_damaged_database_is_moved_aside_and_a_new_one_made(
+    store: Store, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged inbox or handled page stopped the start with a 39-line traceback."""
+    store.record(answered())
+    store.keep(1, '{"update_id": 1}')
+    store.close()
+    damage_page_of(store.path, table)
+
+    store.open()
+    assert store.statistics(10).answered == 0 and store.take_unhandled().retried == []
+    store.record(answered())
+    assert store.statistics(10).answered == 1
+    store.close()
+    kept = [p.name for p in store.path.parent.glob("bot.sqlite3.corrupt-*[0-9]")]
+    assert len(kept) == 1 and re.fullmatch(r"bot\.sqlite3\.corrupt-\d{8}T\d{6}", kept[0])
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.store"]
+    assert lines == [f"the database {store.path} (DATABASE_PATH) is damaged: moved aside as "
+                     f"{kept[0]}, a new one is made"]
+
+
+def test_a_failing_write_shows_in_the_store_health_until_one_succeeds(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk or a lock held too long made the bot silent with nothing to show for it;
+    the store's health says it is failing, and since when."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.05)
+    store = reopened(store)
+    assert store.failing_since is None
+    other = sqlite3.connect(store.path)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.keep(1, '{"update_id": 1}')
+    assert store.failing_since is not None and "locked" in store.last_error
+    other.rollback()
+    other.close()
+    assert store.keep(1, '{"update_id": 1}')
+    assert store.failing_since is None
