@@ -1,6 +1,8 @@
 import logging
 
-from bot.logs import SecretFilter
+import pytest
+
+from bot.logs import SecretFilter, ThrottledLog
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -74,3 +76,17 @@ def test_a_short_update_in_another_packages_record_never_reaches_the_log():
     SecretFilter().filter(record)
     assert "006 084" not in record.getMessage()
     assert record.getMessage().endswith("[arguments withheld: they may hold users' messages]")
+
+
+def test_a_repeated_fault_is_written_once_a_minute_with_a_count_of_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    throttled = ThrottledLog(logging.getLogger("bot.test"), 60, clock=lambda: now[0])
+    for second in range(0, 150, 1):
+        now[0] = float(second)
+        throttled.warning("connection %d refused", second)
+    assert [r.getMessage() for r in caplog.records] == [
+        "connection 0 refused",
+        "connection 60 refused (and 59 more like it in the last 60 s)",
+        "connection 120 refused (and 59 more like it in the last 60 s)"]

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
@@ -1079,3 +1080,51 @@ async def test_a_store_that_cannot_count_never_costs_a_citizen_the_answer(
     log_text = bot_log.getvalue()
     assert "statistics not recorded: the store failed (DatabaseError" in log_text
     assert SECRET_QUESTION not in log_text
+
+
+@pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
+async def test_a_store_that_cannot_be_written_never_stops_the_bot_answering(
+    stub: BotAPIStub, corpus_dir: Path, tmp_path: Path, bot_log: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One failed inbox write (a full disk, a write lock held by another program) ended
+    polling for good, without a word in the log; the user whose reply had just gone out got
+    the apology as well."""
+    from bot import store as store_module
+    from bot.telegram import inbox as inbox_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.02)
+    monkeypatch.setattr(inbox_module, "STORE_WAIT_SECONDS", 0.3)
+    settings = make_settings(stub, corpus_dir, tmp_path)
+    apology = message("error", "fr")
+    async with running_bot(settings) as app:
+        store = state(app).store
+        assert_is_answer(await ask(stub, "comment porter plainte ?"))
+        holder = sqlite3.connect(settings.database_path)
+        holder.execute("BEGIN IMMEDIATE")  # every write of the bot now fails: "locked"
+        users = [Sender(5000 + n) for n in range(10)]
+        for user in users:
+            stub.push_text(f"{SECRET_QUESTION}, comment porter plainte ?", sender=user)
+        for user in users:
+            await settle(stub, user.user_id)
+        assert store.failing_since is not None  # what /readyz will read
+        holder.rollback()
+        holder.close()
+        later = [Sender(6000 + n) for n in range(3)]
+        for user in later:
+            assert_is_answer(await ask(stub, "comment porter plainte ?", sender=user))
+        assert store.failing_since is None
+        for user in [USER, *users, *later]:
+            texts = texts_to(stub, user.user_id)
+            assert sum("<blockquote>" in text for text in texts) == 1, texts
+            assert apology not in texts
+    store = Store(settings.database_path)
+    store.open()  # as the next start: once it could, the bot emptied the inbox
+    assert store.take_unhandled() == Unhandled([], [])
+    store.close()
+    log_text = bot_log.getvalue()
+    assert "answered without the inbox, which cannot be written (OperationalError: " \
+           "database is locked)" in log_text
+    assert "handled updates not yet taken out of the inbox" in log_text
+    assert "can be written again" in log_text
+    assert "zorglub" not in log_text and log_text.count("without the inbox") <= 2

@@ -108,8 +108,8 @@ async def record_answer(context: BotContext, answer: Answer) -> None:
     try:
         await asyncio.to_thread(context.state.store.record, answer)
     except (sqlite3.Error, OSError) as error:
-        log.error("statistics not recorded: the store failed (%s: %s)",
-                  type(error).__name__, error)
+        context.state.uncounted.warning("statistics not recorded: the store failed (%s: %s)",
+                                        type(error).__name__, error)
 
 
 async def ask_suggestion(update: Update, context: BotContext) -> None:

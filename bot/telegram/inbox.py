@@ -2,21 +2,39 @@
 each update into the application's update queue before Telegram is told it arrived (the next
 getUpdates confirms it, the webhook answers 200), so the queue writes it to the store first.
 A handler in the last group takes it out once every handler, error handler included, has run.
-At start, what a stopped process left unhandled is queued before anything new."""
+At start, what a stopped process left unhandled is queued before anything new.
+
+The store may fail to write (a full disk, a lock another program holds): an update is then
+retried with a backoff for a bounded time, and after that answered without the inbox, the
+risk logged. The queue never raises to the poller (python-telegram-bot's polling loop ends
+for good, without a word, on an error it does not know) and never waits long once the store
+is known to fail; the store's health shows the failure until a write succeeds."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import sqlite3
 
 from telegram import Update
 
+from bot.logs import ThrottledLog
 from bot.store import Store
 from bot.telegram.ptb import BotApplication
 from bot.telegram.state import BotContext
 
 log = logging.getLogger(__name__)
+
+STORE_ERRORS = (sqlite3.Error, OSError)
+# How long an update waits for the store to keep it before it is answered without the inbox:
+# longer than a write lock another connection holds for a few seconds (SQLite waits
+# BUSY_TIMEOUT_SECONDS itself each try), short enough that polling soon goes on. While the
+# store is failing, an update tries once.
+STORE_WAIT_SECONDS = 15.0
+FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 0.05, 2.0
+# Handled updates the store could not take out of the inbox, remembered to take out later.
+UNFORGOTTEN_KEPT = 10_000
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -26,13 +44,52 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self._store = store
+        self._unforgotten: dict[int, None] = {}  # handled, still in the inbox: oldest first
+        self._keep_failures = ThrottledLog(log)
+        self._forget_failures = ThrottledLog(log)
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update):
-            kept = await asyncio.to_thread(self._store.keep, item.update_id, item.to_json())
-            if not kept:
-                return
+        if isinstance(item, Update) and not await self._kept(item):
+            return
         await super().put(item)
+
+    async def _kept(self, update: Update) -> bool:
+        """Write the update to the inbox; False for a copy. If the store cannot be written
+        in STORE_WAIT_SECONDS (a single try while it is known to fail), True all the same:
+        the update is answered without the inbox, which a stop now would lose."""
+        payload = update.to_json()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (0 if self._store.failing_since else STORE_WAIT_SECONDS)
+        delay = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                return await asyncio.to_thread(self._store.keep, update.update_id, payload)
+            except STORE_ERRORS as error:
+                if loop.time() + delay > deadline:
+                    self._keep_failures.warning(
+                        "update %d answered without the inbox, which cannot be written (%s): "
+                        "a stop before its answer would lose it", update.update_id,
+                        _described(error))
+                    return True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LAST_RETRY_SECONDS)
+
+    async def forget(self, update_id: int) -> None:
+        """Take a handled update out of the inbox, with those the store failed to take out
+        before; if it fails again, they wait for the next time (a restart before that would
+        answer them again: logged)."""
+        self._unforgotten[update_id] = None
+        while len(self._unforgotten) > UNFORGOTTEN_KEPT:
+            del self._unforgotten[next(iter(self._unforgotten))]
+        try:
+            for handled_id in list(self._unforgotten):
+                await asyncio.to_thread(self._store.handled, handled_id)
+                del self._unforgotten[handled_id]
+        except STORE_ERRORS as error:
+            self._forget_failures.warning(
+                "%d handled updates not yet taken out of the inbox, which cannot be written "
+                "(%s): a restart now would answer them again", len(self._unforgotten),
+                _described(error))
 
     async def put_unhandled(self, application: BotApplication) -> None:
         """Queue the updates the inbox still holds (oldest first); each is tried once more,
@@ -60,5 +117,12 @@ def stored_update(payload: str, application: BotApplication) -> Update:
 
 async def handled(update: Update, context: BotContext) -> None:
     """Registered in the last handler group: the update has been handled (replied to, or
-    apologised for), so it leaves the inbox."""
-    await asyncio.to_thread(context.state.store.handled, update.update_id)
+    apologised for), so it leaves the inbox. A store that fails then is not the user's
+    problem: no apology for an answer already sent."""
+    queue = context.application.update_queue
+    assert isinstance(queue, InboxQueue)  # build_application's
+    await queue.forget(update.update_id)
+
+
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"

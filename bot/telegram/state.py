@@ -6,6 +6,7 @@ button can still be pressed, uploads awaiting an admin's choice), kept for recen
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
+from bot.logs import ThrottledLog
 from bot.store import Store
 from bot.telegram.limits import QuestionRateLimit
 
@@ -40,6 +42,8 @@ class BotState:
         self.question_limit = QuestionRateLimit()
         self.rebuild_lock = asyncio.Lock()
         self._recent_chats: OrderedDict[int, None] = OrderedDict()
+        # Statistics the store failed to write: one line a minute, however many answers.
+        self.uncounted = ThrottledLog(logging.getLogger("bot.telegram.citizens"))
 
     def configure(self, settings: Settings, store: Store) -> None:
         self._settings = settings
