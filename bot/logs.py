@@ -23,7 +23,9 @@ TOKEN_SHAPE = re.compile(r"\d{5,}(?::|%3A)[A-Za-z0-9_-]{20,}")
 OWN_LOGGER = "bot"
 MAX_FOREIGN_MESSAGE_CHARS = 300
 QUIET_LOGGERS = ("httpx", "httpcore", "telegram.Bot", "telegram.ext.ExtBot",
-                 "telegram.ext.Application", "telegram.ext.Updater")
+                 "telegram.ext.Application", "telegram.ext.Updater",
+                 # the webhook's server: a line per request (its path), and per malformed one
+                 "tornado.access", "tornado.general")
 
 
 class SecretFilter(logging.Filter):

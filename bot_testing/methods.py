@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import PurePosixPath
 from typing import Any
 
+from bot_testing.webhook import WebhookDelivery
 from bot_testing.wire import (
     JSON,
     ApiError,
@@ -22,7 +23,6 @@ from bot_testing.wire import (
     unix_now,
     utf16_len,
 )
-from bot_testing.world import World
 
 _MAX_TEXT_LENGTH = 4096
 _NOT_MODIFIED = (
@@ -35,6 +35,7 @@ _HANDLERS = {
     "logOut": "_return_true",
     "close": "_return_true",
     "deleteWebhook": "_delete_webhook",
+    "setWebhook": "_set_webhook",
     "getUpdates": "_get_updates",
     "sendMessage": "_send_message",
     "sendDocument": "_send_document",
@@ -56,7 +57,7 @@ def canonical(method: str) -> str:
     return _CANONICAL.get(method.lower(), method)
 
 
-class ApiMethods(World):
+class ApiMethods(WebhookDelivery):
     """The fake world, as the bot sees it through the Bot API."""
 
     def _handler(self, method: str) -> Callable[[JSON], Awaitable[Any]] | None:
@@ -115,10 +116,12 @@ class ApiMethods(World):
     async def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        await self._drop_webhook()
         return True
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         """Confirm updates below ``offset``, then long-poll up to ``timeout`` s for new ones."""
+        self._refuse_polling_while_webhook_set()
         offset = int(params.get("offset", 0))
         if offset > 0:
             self._updates = [update for update in self._updates if update["update_id"] >= offset]

@@ -50,6 +50,7 @@ class BotAPIStub(UpdateBuilders, ApiMethods, FaultInjection):
         """Create a stub accepting ``token`` (``"<bot id>:<secret>"``) for a bot of that name."""
         World.__init__(self, int(token.partition(":")[0]), bot_username, bot_first_name)
         FaultInjection.__init__(self)
+        self._init_webhook()
         self.token = token
         self.calls: list[ApiCall] = []
         """Every answered API request in the order of the answers, failed ones included."""
@@ -75,6 +76,7 @@ class BotAPIStub(UpdateBuilders, ApiMethods, FaultInjection):
         """Release pending getUpdates requests and shut the server down."""
         self._closing = True
         self._notify()
+        await self._drop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

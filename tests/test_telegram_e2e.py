@@ -1058,7 +1058,7 @@ async def test_updates_a_stopped_run_left_are_handled_first_and_retried_once(
     left.close()
     log_text = bot_log.getvalue()
     assert "update 903 dropped: its handling was interrupted twice" in log_text
-    assert "stored update 902 cannot be read any more: skipped" in log_text
+    assert "stored update 902 cannot be read by python-telegram-bot: skipped" in log_text
     assert "zorglub" not in log_text
 
 

@@ -78,9 +78,9 @@ async def test_a_bot_killed_mid_burst_loses_no_question_and_repeats_only_replies
     lost = set(users) - set(after)
     assert not lost, f"{len(lost)} of {BURST} questions lost"
     duplicated = {chat for chat, count in after.items() if count > 1}
-    assert duplicated <= replied_in_flight
+    assert duplicated <= replied_in_flight, log.read_text()
     assert max(after.values()) <= 2
-    assert "Traceback" not in log.read_text()
+    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 async def test_a_database_of_a_newer_bot_stops_the_start_with_one_clear_line(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
@@ -31,6 +30,7 @@ from bot.telegram.citizens import user_lang
 from bot.telegram.inbox import InboxQueue
 from bot.telegram.ptb import BotApplication, UnconfirmedRequest, application_builder
 from bot.telegram.state import BotContext, BotState
+from bot.telegram.webhook import ListenError, run_webhook
 
 log = logging.getLogger(__name__)
 
@@ -143,18 +143,11 @@ def run_bot(settings: Settings) -> int:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
             return 0
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(str(settings.webhook_url)).path.lstrip("/"),
-            webhook_url=str(settings.webhook_url),
-            secret_token=secret or secrets.token_urlsafe(32),
-            allowed_updates=Update.ALL_TYPES,
-        )
+        asyncio.run(run_webhook(application, settings, secret or secrets.token_urlsafe(32)))
     except InvalidToken:
         log.error("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN")
         return 2
-    except StoreError as error:
+    except (StoreError, ListenError) as error:
         log.error("%s", error)
         return 2
     except NetworkError as error:  # at start-up: once running, polling retries by itself

@@ -21,7 +21,7 @@ from telegram import Update
 
 from bot.logs import ThrottledLog
 from bot.store import Store
-from bot.telegram.ptb import BotApplication
+from bot.telegram.ptb import BotApplication, update_from
 from bot.telegram.state import BotContext
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self._store = store
-        self._unforgotten: dict[int, None] = {}  # handled, still in the inbox: oldest first
+        self._unforgotten: dict[int, None] = {}  # handled, left in the inbox: oldest first
         self._keep_failures = ThrottledLog(log)
         self._forget_failures = ThrottledLog(log)
 
@@ -75,17 +75,18 @@ class InboxQueue(asyncio.Queue[object]):
             delay = min(delay * 2, LAST_RETRY_SECONDS)
 
     async def forget(self, update_id: int) -> None:
-        """Take a handled update out of the inbox, with those the store failed to take out
-        before; if it fails again, they wait for the next time (a restart before that would
-        answer them again: logged)."""
-        self._unforgotten[update_id] = None
-        while len(self._unforgotten) > UNFORGOTTEN_KEPT:
-            del self._unforgotten[next(iter(self._unforgotten))]
+        """Take a handled update out of the inbox, then those the store failed to take out
+        before; one it fails to take out waits for the next time (a restart before that would
+        answer it again: logged)."""
         try:
-            for handled_id in list(self._unforgotten):
-                await asyncio.to_thread(self._store.handled, handled_id)
-                del self._unforgotten[handled_id]
+            await asyncio.to_thread(self._store.handled, update_id)
+            for earlier in list(self._unforgotten):  # others' forget() may run meanwhile
+                await asyncio.to_thread(self._store.handled, earlier)
+                self._unforgotten.pop(earlier, None)
         except STORE_ERRORS as error:
+            self._unforgotten[update_id] = None
+            while len(self._unforgotten) > UNFORGOTTEN_KEPT:
+                del self._unforgotten[next(iter(self._unforgotten))]
             self._forget_failures.warning(
                 "%d handled updates not yet taken out of the inbox, which cannot be written "
                 "(%s): a restart now would answer them again", len(self._unforgotten),
@@ -105,14 +106,9 @@ class InboxQueue(asyncio.Queue[object]):
 
 
 def stored_update(payload: str, application: BotApplication) -> Update:
-    """An update from the inbox; one this python-telegram-bot cannot read (an older one wrote
-    it) is made bare, its id kept, so that only the last group's handler takes it."""
-    data = json.loads(payload)
-    try:
-        return Update.de_json(data, application.bot)
-    except Exception:  # whatever the library raises on it, the update is unreadable
-        log.warning("stored update %d cannot be read any more: skipped", data["update_id"])
-        return Update(data["update_id"])
+    """An update from the inbox (one this python-telegram-bot cannot read, as an older one
+    wrote it, made bare)."""
+    return update_from(json.loads(payload), application.bot, "stored update")
 
 
 async def handled(update: Update, context: BotContext) -> None:

@@ -173,6 +173,18 @@ class ReadableUpdatesRequest(HTTPXRequest):
         return code, readable_updates(payload) if code == 200 else payload
 
 
+def update_from(data: JSONDict, bot: Bot | None, source: str) -> Update:
+    """The update of `data` (which has an int update_id); one python-telegram-bot cannot read
+    is made bare, its id kept, so that only the last group's handler takes it. Only its id
+    is logged."""
+    try:
+        return Update.de_json(data, bot)
+    except Exception:  # whatever the library raises on it, the update is unreadable
+        log.warning("%s %d cannot be read by python-telegram-bot: skipped", source,
+                    data["update_id"])
+        return Update(data["update_id"])
+
+
 def readable_updates(payload: bytes) -> bytes:
     """A getUpdates answer with each update python-telegram-bot cannot read made bare."""
     try:
