@@ -103,8 +103,8 @@ class Unhandled:
 
 
 def unanswered_question(answer: Answer) -> str:
-    """A declined question as kept: redacted first ("Je m'appelle Jean Dupont" loses the name
-    only while it is written with capitals), then lower-cased, then cut."""
+    """A declined question as kept: redacted first (capitals help tell a name: "Pierre
+    Dubois"), then lower-cased, then cut."""
     return redact(answer.question.strip()).lower()[:MAX_QUESTION_CHARS]
 
 
