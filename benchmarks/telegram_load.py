@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.report import machine, markdown_table, percentile_ms
+from bot.config import MESSAGES_PER_MINUTE
 from bot.index_store import save_index
 from bot.indexer import build_index
-from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot_testing import BotAPIStub, Sender
 from bot_testing.process import BOT_COMMAND, REPO, bot_environment, bot_process, polling_started
 
@@ -276,9 +276,9 @@ def main() -> None:
     parser.add_argument("--flood-only", action="store_true",
                         help="only measure the other users' waits under a flood (not saved)")
     args = parser.parse_args()
-    if args.questions > args.users * QUESTIONS_PER_WINDOW:
-        parser.error(f"the bot answers {QUESTIONS_PER_WINDOW} questions a minute per user: "
-                     f"give at least {-(-args.questions // QUESTIONS_PER_WINDOW)} users")
+    if args.questions > args.users * MESSAGES_PER_MINUTE:
+        parser.error(f"the bot answers {MESSAGES_PER_MINUTE} messages a minute per user: "
+                     f"give at least {-(-args.questions // MESSAGES_PER_MINUTE)} users")
     results, starts, flooded = asyncio.run(run(args.questions, args.users, args.flood_only))
     if args.flood_only:
         return

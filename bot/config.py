@@ -9,6 +9,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
+MESSAGES_PER_MINUTE = 20
 
 
 class SettingsError(Exception):
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     # Seconds to wait for Telegram's answer to a request (getUpdates has its own): a send
     # whose answer does not come in time is not sent again, it may have arrived.
     telegram_read_timeout: float = Field(default=30, gt=0)
+    # Replies one sender gets in a minute (questions, commands, button presses); past it, one
+    # "slow down" and silence until the minute is over.
+    messages_per_minute: int = Field(default=MESSAGES_PER_MINUTE, ge=1)
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

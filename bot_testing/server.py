@@ -111,6 +111,12 @@ class BotAPIStub(UpdateBuilders, ApiMethods, FaultInjection):
 
     # -- observing the bot -------------------------------------------------------------------
 
+    @property
+    def pending_updates(self) -> int:
+        """How many updates the bot has not yet confirmed (getUpdates) or been posted
+        (webhook)."""
+        return len(self._updates)
+
     def calls_of(self, method: str, *, ok: bool | None = None) -> list[ApiCall]:
         """Recorded calls of ``method``: all of them, or only the succeeded/failed ones."""
         name = canonical(method)

@@ -7,6 +7,8 @@ from pathlib import PurePosixPath
 from bot_testing.wire import JSON, text_content, unix_now
 from bot_testing.world import DEFAULT_GROUP_ID, DEFAULT_SENDER, Sender, World
 
+GROUP_ANONYMOUS_BOT_ID = 1087968824  # the author Telegram gives anonymous admins' messages
+
 
 class UpdateBuilders(World):
     """The ``push_*`` helpers: each adds an update to the queue and returns what it carries.
@@ -54,6 +56,24 @@ class UpdateBuilders(World):
             mention_bot=mention_bot,
             reply_to=reply_to,
         )
+
+    def push_anonymous_text(self, text: str, *, chat_id: int, channel: bool = False) -> JSON:
+        """Send ``text`` with no person behind it: a post of the channel ``chat_id``, or a
+        message of an anonymous admin of the group ``chat_id`` (Telegram's GroupAnonymousBot
+        as its author, the group as its sender_chat). Return the message."""
+        if chat_id >= 0:
+            raise ValueError("a group or channel chat_id must be negative")
+        chat = self._chats.setdefault(chat_id, {
+            "id": chat_id, "type": "channel" if channel else "supergroup",
+            "title": f"{'Channel' if channel else 'Group'} {-chat_id}"})
+        author = {} if channel else {"id": GROUP_ANONYMOUS_BOT_ID, "is_bot": True,
+                                     "first_name": "Group", "username": "GroupAnonymousBot"}
+        message = self._new_message(author, chat, text_content(text)) | {"sender_chat": chat}
+        if channel:
+            message.pop("from", None)
+        self._store(message)
+        self._push_update("channel_post" if channel else "message", message)
+        return message
 
     def push_update(self, kind: str, payload: JSON) -> None:
         """Queue an update of any kind with this payload as is, even one a client library

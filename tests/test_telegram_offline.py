@@ -25,7 +25,7 @@ from bot.messages import message
 from bot.telegram import build_application
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import upload_keyboard
-from bot.telegram.limits import QUESTIONS_PER_WINDOW, WINDOW_SECONDS, QuestionRateLimit
+from bot.telegram.limits import WINDOW_SECONDS, SenderRateLimit
 from bot.telegram.ptb import RetryingRateLimiter, UnconfirmedRequest, application_builder
 from bot.telegram.state import (
     ANSWERS_KEPT_PER_CHAT,
@@ -241,8 +241,8 @@ def test_the_bot_waits_long_enough_for_slow_answers_not_to_be_taken_for_failures
 
 def test_a_user_past_the_limit_is_told_once_and_answered_again_next_window() -> None:
     now = 0.0
-    limit = QuestionRateLimit(clock=lambda: now)
-    assert {limit.admit(1) for _ in range(QUESTIONS_PER_WINDOW)} == {"answer"}
+    limit = SenderRateLimit(5, clock=lambda: now)
+    assert {limit.admit(1) for _ in range(5)} == {"answer"}
     assert [limit.admit(1) for _ in range(3)] == ["slow_down", "ignore", "ignore"]
     assert limit.admit(2) == "answer"  # the others are not held back
     now = WINDOW_SECONDS - 0.5

@@ -5,6 +5,7 @@ polling or webhook."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 
@@ -28,14 +29,16 @@ from bot.store import Store, StoreError
 from bot.telegram import admins, citizens, inbox
 from bot.telegram.citizens import user_lang
 from bot.telegram.inbox import InboxQueue
+from bot.telegram.limits import Admission
 from bot.telegram.ptb import BotApplication, UnconfirmedRequest, application_builder
 from bot.telegram.state import BotContext, BotState
 from bot.telegram.webhook import ListenError, run_webhook
 
 log = logging.getLogger(__name__)
 
-# Handler groups run in order: the recent chats are noted first, an update leaves the inbox last.
-FIRST_GROUP, LAST_GROUP = -1, 1
+# Handler groups run in order: the sender's limit first, then the recent chats are noted; an
+# update leaves the inbox last.
+LIMIT_GROUP, FIRST_GROUP, LAST_GROUP = -2, -1, 1
 
 
 async def chat_seen(update: Update, context: BotContext) -> None:
@@ -95,6 +98,12 @@ async def post_shutdown(application: BotApplication) -> None:
     await asyncio.to_thread(application.bot_data.store.close)
 
 
+def admitted(application: BotApplication, update: Update) -> Admission:
+    """The per-sender limit's word on an update as it arrives."""
+    bot = application.bot
+    return application.bot_data.limit.admit(update, bot.username, bot.id)
+
+
 def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
     """The python-telegram-bot Application with every handler, not yet started. `request`
     replaces HTTP for every call (tests answer offline through one)."""
@@ -105,7 +114,11 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
     application.bot_data.configure(settings, store)
+    queue = application.update_queue
+    assert isinstance(queue, InboxQueue)
+    queue.admit = functools.partial(admitted, application)
     private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, citizens.slow_down), LIMIT_GROUP)
     application.add_handler(TypeHandler(Update, chat_seen), FIRST_GROUP)
     application.add_handlers([
         CommandHandler("start", citizens.start),

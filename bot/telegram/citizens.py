@@ -11,15 +11,16 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
+from telegram.ext import ApplicationHandlerStop
 
 from bot.answer import Answer
 from bot.lang import Lang, lang_of_client
 from bot.messages import message
 from bot.render import render_sources
 from bot.render_html import render_html, render_more_html
+from bot.telegram import inbox
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import answer_keyboard, suggested_question, suggestion_keyboard
-from bot.telegram.limits import QUESTIONS_PER_WINDOW
 from bot.telegram.state import BotContext
 
 log = logging.getLogger(__name__)
@@ -85,14 +86,7 @@ async def answer_question(update: Update, context: BotContext, text: str) -> Non
     # No "typing…" action first: an answer takes some tens of milliseconds, and each action
     # would spend one of the 30 requests a second Telegram allows (docs/benchmarks.md). The
     # question's embedding is CPU work: it runs in a worker thread, off the event loop.
-    state = context.state
-    user = update.effective_user
-    admission = state.question_limit.admit(user.id) if user is not None else "answer"
-    if admission == "slow_down":
-        await reply(update, message("slow_down", user_lang(update), count=QUESTIONS_PER_WINDOW))
-    if admission != "answer":
-        return
-    answers = state.answers  # the same index for the answer and its suggestion buttons
+    answers = context.state.answers  # the same index for the answer and its suggestion buttons
     answer = await asyncio.to_thread(answers.answer, text)
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
                        reply_markup=answer_keyboard(answer, answers.catalogue),
@@ -147,6 +141,21 @@ async def vote(update: Update, context: BotContext) -> None:
                                       query.data.split(":")[1])
     await query.answer(message("feedback_thanks" if counted else "feedback_already",
                                user_lang(update)))
+
+
+async def slow_down(update: Update, context: BotContext) -> None:
+    """In the first handler group: the update past which the sender's messages are not
+    answered this minute (bot.telegram.limits) gets the slow_down message instead, and no
+    other handler; it leaves the inbox."""
+    if not context.state.limit.slowed_down(update):
+        return
+    text = message("slow_down", user_lang(update), count=context.state.limit.senders.per_window)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, text)
+    await inbox.handled(update, context)
+    raise ApplicationHandlerStop
 
 
 async def not_text(update: Update, _context: BotContext) -> None:

@@ -16,11 +16,13 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 
 from telegram import Update
 
 from bot.logs import ThrottledLog
 from bot.store import Store
+from bot.telegram.limits import Admission
 from bot.telegram.ptb import BotApplication, update_from
 from bot.telegram.state import BotContext
 
@@ -44,12 +46,16 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self, store: Store) -> None:
         super().__init__()
         self._store = store
+        # The per-sender limit, applied on arrival (build_application sets it): an update it
+        # drops is neither kept nor queued.
+        self.admit: Callable[[Update], Admission] = lambda _update: "answer"
         self._unforgotten: dict[int, None] = {}  # handled, left in the inbox: oldest first
         self._keep_failures = ThrottledLog(log)
         self._forget_failures = ThrottledLog(log)
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and not await self._kept(item):
+        if isinstance(item, Update) and (self.admit(item) == "ignore"
+                                         or not await self._kept(item)):
             return
         await super().put(item)
 

@@ -101,40 +101,76 @@ class RetryingRateLimiter(AIORateLimiter):
                 attempt += 1
 
 
-class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats are handled concurrently, those of one chat one after the
-    other, in the order they came: a user's answers never overtake each other, and a slow
-    reply holds up that chat only.
+class FairUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats are handled concurrently, at most `slots` at a time, those
+    of one chat one after the other, in the order they came: a user's answers never overtake
+    each other, and a slow reply holds up that chat only. When a slot frees, it goes to the
+    waiting chat that was served least since it last had nothing waiting (then to the one
+    waiting longest): a newcomer goes before the chats of a flood, which take turns.
 
     python-telegram-bot holds one of its shared slots (max_concurrent_updates) for the whole of
-    do_process_update, so an update must not wait there for its chat: a flooding chat would
-    fill every slot, and everybody else would wait. An update whose chat is busy is queued for
-    that chat and gives its slot back at once (its task ends there); the chat's running update
-    handles the queue after itself, so a chat holds one slot however many updates it has
-    waiting, and Application.stop, which waits for the running ones, sees the queues emptied."""
+    do_process_update; its own are made too many to count, and the slots are given here."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._waiting: dict[int, deque[Awaitable[Any]]] = {}  # busy chats: their next updates
+    def __init__(self, slots: int) -> None:
+        super().__init__(2**30)
+        self.slots = slots
+        self._free = slots
+        self._waiting: dict[int | None, deque[asyncio.Future[None]]] = {}  # by chat
+        self._served: dict[int | None, int] = {}  # chats waiting or running: updates handled
+        self._running: set[int | None] = set()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        if chat.id in self._waiting:
-            self._waiting[chat.id].append(coroutine)
-            return
-        waiting = self._waiting[chat.id] = deque()
+        key = chat.id if chat is not None else None  # updates of no chat wait together
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, deque()).append(turn)
+        self._served.setdefault(key, 0)
+        self._give_slots()
+        try:
+            await turn
+        except asyncio.CancelledError:  # only when the event loop is closed
+            if turn.done() and not turn.cancelled():  # given a slot as it was cancelled
+                self._release(key)
+            else:
+                self._withdraw(key, turn)
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()
+            raise
         try:
             await _handle(coroutine)
-            while waiting:
-                await _handle(waiting.popleft())
         finally:
-            del self._waiting[chat.id]
-            for never_run in waiting:  # only when cancelled, as the event loop is closed
-                if isinstance(never_run, Coroutine):
-                    never_run.close()
+            self._release(key)
+
+    def _release(self, key: int | None) -> None:
+        """A chat's update is done: its slot goes to the next."""
+        self._running.discard(key)
+        self._served[key] += 1
+        if key not in self._waiting:
+            del self._served[key]
+        self._free += 1
+        self._give_slots()
+
+    def _withdraw(self, key: int | None, turn: asyncio.Future[None]) -> None:
+        waiting = self._waiting.get(key, deque())
+        if turn in waiting:
+            waiting.remove(turn)
+        if not waiting:
+            self._waiting.pop(key, None)
+            if key not in self._running:
+                self._served.pop(key, None)
+
+    def _give_slots(self) -> None:
+        """Let the next updates run while slots are free: of the chats waiting and not
+        running, the least served first."""
+        while self._free and (ready := [k for k in self._waiting if k not in self._running]):
+            key = min(ready, key=lambda k: self._served[k])  # dicts keep arrival order: ties
+            waiting = self._waiting[key]
+            turn = waiting.popleft()
+            if not waiting:
+                del self._waiting[key]
+            self._running.add(key)
+            self._free -= 1
+            turn.set_result(None)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -225,7 +261,7 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         .request(HTTPXRequest(read_timeout=settings.telegram_read_timeout))
         .rate_limiter(RetryingRateLimiter(
             overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
-        .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
+        .concurrent_updates(FairUpdateProcessor(CONCURRENT_UPDATES))
         .get_updates_request(ReadableUpdatesRequest(connection_pool_size=1))
         .context_types(CONTEXT_TYPES)
     )

@@ -19,7 +19,7 @@ from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
 from bot.logs import ThrottledLog
 from bot.store import Store
-from bot.telegram.limits import QuestionRateLimit
+from bot.telegram.limits import ArrivalLimit
 
 ANSWERS_KEPT_PER_CHAT = 20
 UPLOADS_KEPT_PER_CHAT = 3
@@ -39,7 +39,7 @@ class BotState:
         self._settings: Settings | None = None
         self._store: Store | None = None
         self.builder: AnswerBuilder | None = None
-        self.question_limit = QuestionRateLimit()
+        self.limit = ArrivalLimit()
         self.rebuild_lock = asyncio.Lock()
         self._recent_chats: OrderedDict[int, None] = OrderedDict()
         # Statistics the store failed to write: one line a minute, however many answers.
@@ -48,6 +48,7 @@ class BotState:
     def configure(self, settings: Settings, store: Store) -> None:
         self._settings = settings
         self._store = store
+        self.limit = ArrivalLimit(settings.messages_per_minute)
 
     @property
     def settings(self) -> Settings:
