@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.embeddings import default_embedder
+from bot.embeddings import Progress, default_embedder
 from bot.files import write_atomically
 from bot.index import FORMAT_VERSION, INDEX_FILE, IndexUnavailable, SearchIndex
 from bot.indexer import build_index, source_fingerprint
@@ -86,9 +86,11 @@ def load_or_build_index(corpus_dir: Path, index_dir: Path) -> SearchIndex:
     return index
 
 
-def rebuild_index(corpus_dir: Path, index_dir: Path) -> SearchIndex:
-    """A fresh index of the corpus, saved for the next start. Raises IndexUnavailable when
-    no document can be read and OSError when it cannot be saved."""
-    index = build_index(corpus_dir)
+def rebuild_index(corpus_dir: Path, index_dir: Path,
+                  progress: Progress | None = None) -> SearchIndex:
+    """A fresh index of the corpus, saved for the next start; `progress` follows the
+    embedding of new passages. Raises IndexUnavailable when no document can be read and
+    OSError when it cannot be saved."""
+    index = build_index(corpus_dir, progress=progress)
     save_index(index, index_dir)
     return index

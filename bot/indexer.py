@@ -34,7 +34,7 @@ from bot.classifiers import (
     training_settings,
 )
 from bot.corpus import Document, corpus_fingerprint, load_corpus
-from bot.embeddings import Embedder, default_embedder
+from bot.embeddings import Embedder, Progress, default_embedder
 from bot.index import (
     ANALYSIS_VERSION,
     FORMAT_VERSION,
@@ -71,10 +71,12 @@ def source_fingerprint(corpus_dir: Path, embedder: Embedder | None = None) -> st
 
 
 def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
-                embedder: Embedder | None = None, *, embeddings: bool = True) -> SearchIndex:
+                embedder: Embedder | None = None, *, embeddings: bool = True,
+                progress: Progress | None = None) -> SearchIndex:
     """Read the corpus and index its passages. Unreadable files are skipped with a warning.
     Without an `embedder`, the default model is used if it loads; `embeddings=False` builds
-    a BM25-only index."""
+    a BM25-only index. `progress` follows the embedding of the passages not embedded before,
+    the longest part of a rebuild after a big upload."""
     analyzer = analyzer or default_analyzer()
     embedder = (embedder or default_embedder()) if embeddings else None
     started = time.perf_counter()
@@ -109,7 +111,7 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
     )
     if embedder is not None:
         index.embeddings = embedder.embed_passages(
-            [embedding_text(p, documents[p.doc_id]) for p in passages])
+            [embedding_text(p, documents[p.doc_id]) for p in passages], progress)
         index.embedding_model = embedder.name
     if bank:
         vectors = embedder.embed_examples(examples(bank)) if embedder is not None else None

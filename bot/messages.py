@@ -1,5 +1,5 @@
-"""The bot's own words, in French and English (bot/data/messages.toml), and dates as each
-language writes them. Quoted excerpts always stay in French."""
+"""The bot's own words, in French and English (bot/data/messages.toml), and dates and counts
+as each language writes them. Quoted excerpts always stay in French."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ def message(key: str, lang: Lang, **values: object) -> str:
 def command_menu(commands: Sequence[str], lang: Lang) -> list[tuple[str, str]]:
     """(command, description) pairs for Telegram's menu of commands."""
     return [(command, message(f"command_{command}", lang)) for command in commands]
+
+
+def format_count(count: int, lang: Lang) -> str:
+    """A count as people of that language write it: thousands set apart by a narrow no-break
+    space in French, by a comma in English ("4,225")."""
+    grouped = f"{count:,}"
+    return grouped.replace(",", "\u202f") if lang == "fr" else grouped
 
 
 def format_date(day: date, lang: Lang) -> str:

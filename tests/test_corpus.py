@@ -9,6 +9,7 @@ from bot.corpus import (
     CorpusFileError,
     FileRefused,
     add_file,
+    check_file,
     corpus_files,
     free_name,
     load_corpus,
@@ -149,6 +150,13 @@ def test_keeping_both_files_needs_a_free_name(tmp_path: Path):
     add_file(tmp_path, "note-2.md", OTHER_NOTE)
     assert free_name(tmp_path, "Note.md") == "note-3.md"
     assert free_name(tmp_path, "autre.txt") == "autre.txt"
+
+
+def test_a_file_too_big_to_index_quickly_is_refused_and_the_refusal_says_the_limit() -> None:
+    with pytest.raises(FileRefused) as refused:
+        check_file("rapport.md", 925_000)  # the upload of issue 11: 158 s of embedding
+    assert (refused.value.reason, refused.value.detail) == ("too_large", "500")  # kB
+    check_file("rapport.md", MAX_FILE_BYTES)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,7 +33,8 @@ def e5_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_e5_the_bot_falls_back_to_use_and_says_so_once(
-        e5_missing: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture):
+        e5_missing: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.delenv("EMBEDDINGS", raising=False)
     with caplog.at_level(logging.WARNING, logger=embeddings.__name__):
         chosen = default_embedder()
@@ -42,7 +46,8 @@ def test_without_e5_the_bot_falls_back_to_use_and_says_so_once(
 
 
 def test_with_no_model_at_all_search_runs_on_bm25_alone(
-        e5_missing: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture):
+        e5_missing: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("EMBEDDINGS", "e5")
     with caplog.at_level(logging.WARNING, logger=embeddings.__name__):
         assert default_embedder() is None
@@ -57,7 +62,7 @@ def test_the_embeddings_setting_chooses_the_model(monkeypatch: pytest.MonkeyPatc
     assert isinstance(default_embedder(), model)
 
 
-def test_use_puts_an_english_question_next_to_its_french_answer():
+def test_use_puts_an_english_question_next_to_its_french_answer() -> None:
     model = USEEmbedder()
     question = model.embed_queries(["How do I file a complaint about the data theft?"])[0]
     passages = model.embed_passages([
@@ -72,6 +77,7 @@ class CountingEmbedder(embeddings.CachingEmbedder):
     """An engine that gives each text a fixed vector and counts what it is asked."""
 
     name = "counting test model"
+    batch_size = 4
 
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -84,7 +90,7 @@ class CountingEmbedder(embeddings.CachingEmbedder):
 
 
 def test_vectors_of_passages_and_bank_wordings_are_kept_for_the_next_process(
-        tmp_path, monkeypatch: pytest.MonkeyPatch):
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
     first = CountingEmbedder()
     first.embed_passages(["Une phrase du corpus."])
@@ -100,7 +106,9 @@ def test_vectors_of_passages_and_bank_wordings_are_kept_for_the_next_process(
         assert "une question d'un citoyen" not in saved["texts"].tolist()
 
 
-def test_an_unreadable_cache_is_only_a_slower_start(tmp_path, monkeypatch, caplog):
+def test_an_unreadable_cache_is_only_a_slower_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
     (tmp_path / "vectors-counting-test-model.npz").write_bytes(b"not a zip")
     with caplog.at_level(logging.WARNING, logger=embeddings.__name__):
@@ -108,3 +116,58 @@ def test_an_unreadable_cache_is_only_a_slower_start(tmp_path, monkeypatch, caplo
     assert "unreadable" in caplog.records[-1].getMessage()
     model.embed_passages(["Une phrase."])
     assert model.asked == ["Une phrase."]
+
+
+class SlowPassagesEmbedder(embeddings.CachingEmbedder):
+    """An engine that takes 50 ms for each call on passages, and notes in which order it
+    serves passages and questions."""
+
+    name = "slow test model"
+    batch_size = 4
+
+    def __init__(self) -> None:
+        self.served: list[str] = []
+        self.passages_started = threading.Event()
+
+        def passages(texts: list[str]) -> np.ndarray:
+            self.passages_started.set()
+            time.sleep(0.05)
+            self.served.extend(["passage"] * len(texts))
+            return np.ones((len(texts), 2))
+
+        def questions(texts: list[str]) -> np.ndarray:
+            self.served.append("question")
+            return np.ones((len(texts), 2))
+
+        super().__init__(questions, passages)
+
+
+def test_a_question_waits_for_one_batch_of_a_rebuild_not_for_all_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
+    model = SlowPassagesEmbedder()
+    passages = [f"Phrase numéro {n}." for n in range(40 * model.batch_size)]
+    rebuild = threading.Thread(target=model.embed_passages, args=(passages,))
+    rebuild.start()
+    model.passages_started.wait()
+    model.embed_queries(["Comment porter plainte ?"])  # while the rebuild embeds
+    rebuild.join()
+    assert model.served.count("passage") == len(passages)
+    # The question went through after the batch under way (or the next one, if it came
+    # just as that batch ended), not after the 40 batches.
+    assert model.served.index("question") <= 2 * model.batch_size
+
+
+def test_progress_counts_the_new_passages_batch_by_batch_and_the_cache_is_written_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_CACHE_DIR", str(tmp_path))
+    model = CountingEmbedder()
+    model.embed_passages(["Une phrase déjà vue."])
+    writes: list[None] = []
+    monkeypatch.setattr(model, "_write_file", lambda: writes.append(None))
+    told: list[tuple[int, int]] = []
+    new = [f"Phrase numéro {n}." for n in range(3 * model.batch_size + 1)]
+    model.embed_passages(["Une phrase déjà vue.", *new], lambda *news: told.append(news))
+    assert [total for _, total in told] == [len(new)] * 4  # what is kept is not counted
+    assert [done for done, _ in told] == [4, 8, 12, 13]
+    assert writes == [None]  # at the end, not after each batch

@@ -373,9 +373,9 @@ async def test_uploads_by_non_admins_or_unsafe_ones_are_refused(
 
     [too_big] = await exchange(
         stub, ADMIN_ID,
-        lambda: stub.push_document("big.txt", "text/plain", b"a" * 1_000_001, sender=ADMIN),
+        lambda: stub.push_document("big.txt", "text/plain", b"a" * 500_001, sender=ADMIN),
     )
-    assert too_big.params["text"] == "Document refusé : le fichier dépasse 1000 ko"
+    assert too_big.params["text"] == "Document refusé : le fichier dépasse 500 ko"
 
     [wrong_type] = await exchange(
         stub, ADMIN_ID,

@@ -1,28 +1,31 @@
 """What admins can do, checked against ADMIN_USER_IDS: rebuild the index (/reindex), add a
 document by sending it, read the statistics (/stats) and export the unanswered questions
-(/stats csv). A failed rebuild keeps the previous index serving."""
+(/stats csv). A failed rebuild keeps the previous index serving; a long one shows the admin
+how far it has gone."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import functools
 import io
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 
 from bot.answer import AnswerBuilder
 from bot.corpus import AddedFile, Existing, FileRefused, add_file, check_file
 from bot.index import IndexUnavailable, SearchIndex
 from bot.index_store import rebuild_index
 from bot.lang import Lang
-from bot.messages import format_date, message
+from bot.messages import format_count, format_date, message
 from bot.telegram.citizens import not_text, reply, user_lang
 from bot.telegram.keyboards import UPLOAD_CHOICES, upload_keyboard
 from bot.telegram.state import BotContext, BotState, PendingUpload
@@ -36,6 +39,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A separator then a formula start: a spreadsheet that splits lines on that separator (";" in
 # French locales, whatever the quotes) reads there a new cell that is a formula.
 _FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t|])(\s*)(?=[=+\-@])")
+# How long a rebuild embeds before its progress is first shown, then between two showings:
+# the admin sees it go on (a 4,000-passage upload embeds for minutes), in far fewer edits
+# than the one message a second Telegram lets a bot send in a chat.
+PROGRESS_SECONDS = 3.0
 
 # What python-telegram-bot calls: a coroutine function, not any function returning an awaitable.
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -68,20 +75,80 @@ def ready_answers(index: SearchIndex) -> AnswerBuilder:
 @admin_command
 async def reindex(update: Update, context: BotContext) -> None:
     lang = user_lang(update)
-    await reply(update, message("reindex_started", lang))
-    await reply(update, await rebuild(context.state, lang))
+    started = await reply(update, message("reindex_started", lang))
+    await reply(update, await rebuild(context.state, lang, StatusMessage(update, started)))
 
 
-async def rebuild(state: BotState, lang: Lang) -> str:
-    """Rebuild the index off the event loop and swap it in; on failure keep the old one."""
+class StatusMessage:
+    """The message that shows how a rebuild goes: the one given, edited, or else one sent the
+    first time there is progress to show (a quick upload's rebuild adds no message)."""
+
+    def __init__(self, update: Update, sent: Message | None = None) -> None:
+        self._update, self._sent = update, sent
+
+    async def show(self, text: str) -> None:
+        if self._sent is None:
+            self._sent = await reply(self._update, text)
+        else:
+            await self._sent.edit_text(text)
+
+
+class RebuildProgress:
+    """The progress of a rebuild, told by its worker thread after each batch of passages and
+    shown by the event loop, at most every PROGRESS_SECONDS. News that comes while a showing
+    is under way is dropped (newer news follows); a showing that fails is logged, and the
+    rebuild goes on."""
+
+    def __init__(self, show: Callable[[str], Awaitable[None]], lang: Lang,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._show, self._lang, self._clock = show, lang, clock
+        self._loop = asyncio.get_running_loop()
+        self._next_showing: float | None = None
+        self._showing: asyncio.Task[None] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        """In the worker thread: hand the news to the event loop when it is time to."""
+        now = self._clock()
+        if self._next_showing is None:
+            self._next_showing = now + PROGRESS_SECONDS
+        if now < self._next_showing:
+            return
+        self._next_showing = now + PROGRESS_SECONDS
+        text = message("reindex_progress", self._lang, done=format_count(done, self._lang),
+                       total=format_count(total, self._lang))
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the bot is stopping
+            self._loop.call_soon_threadsafe(self._start_showing, text)
+
+    def _start_showing(self, text: str) -> None:
+        if self._showing is None or self._showing.done():
+            self._showing = self._loop.create_task(self._show_or_log(text))
+
+    async def _show_or_log(self, text: str) -> None:
+        try:
+            await self._show(text)
+        except TelegramError as error:
+            log.warning("rebuild progress not shown: %s", error)
+
+    async def settled(self) -> None:
+        """Wait for the showing under way, so that none lands after the rebuild's result."""
+        if self._showing is not None:
+            await self._showing
+
+
+async def rebuild(state: BotState, lang: Lang, status: StatusMessage) -> str:
+    """Rebuild the index off the event loop and swap it in; on failure keep the old one.
+    `status` shows the progress of a long rebuild."""
     async with state.rebuild_lock:
         started = time.perf_counter()
+        progress = RebuildProgress(status.show, lang)
         try:
-            index = await asyncio.to_thread(
-                rebuild_index, state.settings.corpus_dir, state.settings.index_dir)
+            index = await asyncio.to_thread(rebuild_index, state.settings.corpus_dir,
+                                            state.settings.index_dir, progress)
         except (IndexUnavailable, OSError) as error:
             log.error("index rebuild failed: %s", error)
             return message("reindex_failed", lang, error=error)
+        finally:
+            await progress.settled()
         state.serve(await asyncio.to_thread(ready_answers, index))
     text = message("reindex_done", lang, documents=len(index.documents),
                    passages=len(index.passages), seconds=time.perf_counter() - started)
@@ -129,7 +196,7 @@ async def add(update: Update, context: BotContext, name: str, data: bytes,
         return
     text = message(f"upload_{added.outcome}", lang, name=added.name)
     if added.outcome != "unchanged":
-        text += "\n" + await rebuild(state, lang)
+        text += "\n" + await rebuild(state, lang, StatusMessage(update))
     await reply(update, text)
 
 
