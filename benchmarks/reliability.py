@@ -10,7 +10,10 @@ was thrown at the bot and what came out (lost, duplicated, crashed), for docs/re
   stand-in (bot_testing): texts, commands, stickers;
 - a 1,000-question burst at Telegram's cap with 10% of sends failing (429 or 502) and some
   answered only after 6 s (a slow success must not be sent twice);
-- kill -9 a few replies into a 500-question burst, then a restart (the durable inbox).
+- kill -9 a few replies into a 500-question burst, then a restart (the durable inbox);
+- the "silent failures" reproductions (benchmarks/silent_failures.py): a write lock held, a
+  full disk, damaged pages, reused update ids, two processes, texts left on disk, ways round
+  the per-sender limit, hostile webhook traffic, a flood and a newcomer, export injection.
 
 The memory curve from 1,000 to 20,000 users is benchmarks/memory.py's.
 
@@ -34,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.report import machine, markdown_table
+from benchmarks.silent_failures import run_silent
 from benchmarks.telegram_load import (
     BOT,
     QUESTIONS,
@@ -268,8 +272,17 @@ async def killed_mid_burst(questions: int, index_dir: Path, log: Path) -> Probe:
                  lost=lost, duplicated=duplicated, crashed=0)
 
 
-async def run(lines: int, messages: int, users: int) -> list[Probe]:
-    probes = []
+async def run(lines: int, messages: int, users: int, only: str | None,
+              flood: tuple[int, int, float]) -> list[Probe]:
+    probes: list[Probe] = []
+    if only in (None, "silent"):
+        with tempfile.TemporaryDirectory() as folder:
+            index_dir = Path(folder) / "index"
+            save_index(build_index(REPO / "corpus", embeddings=False), index_dir)
+            rows = await run_silent(index_dir, Path(folder), flood)
+        probes += [Probe(**r) for r in rows]  # type: ignore[arg-type]
+    if only == "silent":
+        return probes
     for probe in (lambda: command_line_fuzz(lines), hostile_uploads):
         started = time.monotonic()
         probes.append(probe())
@@ -293,9 +306,15 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--messages", type=int, default=2_000)
     parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--only", choices=["silent"],
+                        help="only the silent-failure probes (benchmarks/silent_failures.py)")
+    parser.add_argument("--flood", default="300,15,30",
+                        help="users,questions each,messages a second of the flood probe")
     parser.add_argument("--save", action="store_true", help=f"write the figures to {RESULTS}")
     args = parser.parse_args()
-    probes = asyncio.run(run(args.lines, args.messages, args.users))
+    users, each, rate = args.flood.split(",")
+    probes = asyncio.run(run(args.lines, args.messages, args.users, args.only,
+                             (int(users), int(each), float(rate))))
     print(markdown_table(["probe", "inputs", "result", "lost", "duplicated", "crashed"],
                          [list(asdict(p).values()) for p in probes]))
     if args.save:
