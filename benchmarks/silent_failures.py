@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import json
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -271,6 +272,64 @@ async def newcomer_in_a_flood(index_dir: Path, work: Path, users: int, each: int
                f"{limited} users limited")
 
 
+def big_document(size: int) -> bytes:
+    """A Markdown document of about `size` bytes, of distinct paragraphs in the corpus's
+    words: each one a passage to embed."""
+    words = " ".join(path.read_text() for path in sorted((REPO / "corpus").glob("*.md"))).split()
+    paragraphs, total, n = ["# Rapport d'essai"], 0, 0
+    while total < size:
+        paragraph = f"Paragraphe {n} : " + " ".join(words[(n * 37) % len(words):][:60]) + "."
+        paragraphs.append(paragraph)
+        total, n = total + len(paragraph.encode()) + 2, n + 1
+    return "\n\n".join(paragraphs).encode()
+
+
+async def latency(stub: BotAPIStub, user: int) -> float:
+    """Seconds from a question to its answer."""
+    asked = time.monotonic()
+    stub.push_text(QUESTION, sender=Sender(user))
+    [reply] = await stub.wait_for("sendMessage", 1, timeout=600,
+                                  predicate=lambda call: call.params["chat_id"] == user)
+    return reply.at - asked
+
+
+async def questions_during_a_big_upload(work: Path) -> dict[str, object]:
+    """With embeddings on, an admin uploads a document just under the limit; questions asked
+    while it is embedded, against before; then one of 925 kB (issue 11's), refused. Questions
+    used to wait for the whole rebuild (158 s)."""
+    corpus, admin = work / "upload-corpus", 77
+    shutil.copytree(REPO / "corpus", corpus)
+    async with BotAPIStub(TOKEN) as stub, running(
+            stub, work / "upload-index", work / "up" / "b.sqlite3", work / "upload.log",
+            embeddings="on", corpus_dir=str(corpus), admin_user_ids=str(admin)):
+        before = [await latency(stub, 500 + n) for n in range(5)]
+        stub.push_document("rapport.md", "text/markdown", big_document(490_000),
+                           sender=Sender(admin))
+        started, during = time.monotonic(), []
+        done = asyncio.create_task(stub.wait_for(
+            "sendMessage", 1, timeout=900,
+            predicate=lambda c: c.params["chat_id"] == admin and "passages, " in c.params["text"]))
+        user = 600
+        while not done.done():
+            await asyncio.sleep(1)
+            during.append(await latency(stub, user))
+            user += 1
+        [finished] = await done
+        rebuild = time.monotonic() - started
+        progress = len(stub.calls_of("editMessageText", ok=True))
+        stub.push_document("gros.md", "text/markdown", big_document(925_000),
+                           sender=Sender(admin))
+        [refusal] = await stub.wait_for("sendMessage", 1, timeout=60, predicate=lambda c: (
+            c.params["chat_id"] == admin and "ko" in c.params["text"]))
+    during.sort()
+    return row("with embeddings, a 490 kB upload (questions every second during its "
+               "rebuild), then a 925 kB one", len(before) + len(during) + 2,
+               f"rebuild {rebuild:.0f} s ({finished.params['text'].split(':')[-1].strip()}), "
+               f"{progress} progress edits; {len(during)} questions during it: median "
+               f"{during[len(during) // 2]:.2f} s, slowest {during[-1]:.2f} s (before: "
+               f"{max(before):.2f} s); 925 kB refused: \"{refusal.params['text']}\"")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -406,7 +465,8 @@ async def run_silent(index_dir: Path, work: Path, flood: tuple[int, int, float]
         lambda: second_process(index_dir, work), lambda: handled_texts_on_disk(index_dir, work),
         lambda: limit_bypasses(index_dir, work), lambda: webhook_hostile(index_dir, work),
         lambda: webhook_without_descriptors(index_dir, work),
-        lambda: newcomer_in_a_flood(index_dir, work, *flood)]
+        lambda: newcomer_in_a_flood(index_dir, work, *flood),
+        lambda: questions_during_a_big_upload(work)]
     rows = []
     for probe in probes:
         started = time.monotonic()

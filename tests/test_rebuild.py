@@ -32,7 +32,7 @@ from tests.conftest import BOT_TOKEN
 ADMIN_ID = 4242
 ADMIN_CHAT = Chat(ADMIN_ID, Chat.PRIVATE)
 # The upload of issue 11: a valid Markdown file whose 4,225 passages took 158 s to embed.
-ISSUE_FILE_BYTES = 925_000
+BIG_UPLOAD_BYTES = 925_000
 
 
 class LengthVectors(CachingEmbedder):
@@ -200,10 +200,10 @@ async def test_a_failed_progress_edit_never_fails_the_rebuild(
 @pytest.mark.parametrize(("lang", "refusal"), [
     ("fr", "Document refusé : le fichier dépasse 500 ko"),
     ("en", "Document refused: the file is larger than 500 kB")])
-async def test_the_upload_of_issue_11_is_refused_and_the_refusal_says_the_limit(
+async def test_a_925_kb_upload_is_refused_unread_and_the_refusal_says_the_limit(
         offline_bot: tuple[Any, OfflineTelegram], lang: str, refusal: str) -> None:
     app, offline = offline_bot
-    document = Document("big", "u2", file_name="big.md", file_size=ISSUE_FILE_BYTES)
+    document = Document("big", "u2", file_name="big.md", file_size=BIG_UPLOAD_BYTES)
     await app.process_update(from_admin(app, document=document, language_code=lang))
     assert texts(offline, "sendMessage") == [("sendMessage", refusal)]
     assert "getFile" not in [method for method, _ in offline.calls]  # never downloaded
