@@ -27,6 +27,7 @@ from bot.answer import Answer
 from bot.store import unanswered_question
 from bot.telegram.admins import unanswered_csv
 from bot_testing import BotAPIStub, Sender
+from bot_testing.disk import damage_page_of
 from bot_testing.process import REPO, bot_process, polling_started
 
 SSN = "1 85 05 78 006 084 36"
@@ -138,16 +139,6 @@ async def full_disk(index_dir: Path, work: Path) -> dict[str, object]:
                duplicated, int(stalled))
 
 
-def damage(database: Path, table: str) -> None:
-    with sqlite3.connect(database) as db:
-        page = db.execute("SELECT rootpage FROM sqlite_schema WHERE name = ?",
-                          (table,)).fetchone()[0]
-        size = db.execute("PRAGMA page_size").fetchone()[0]
-    with database.open("r+b") as file:
-        file.seek((page - 1) * size)
-        file.write(bytes(range(256)) * (size // 256))
-
-
 async def damaged_pages(index_dir: Path, work: Path) -> dict[str, object]:
     """The counts, inbox or handled page overwritten between two runs."""
     outcomes, lost = [], 0
@@ -157,7 +148,7 @@ async def damaged_pages(index_dir: Path, work: Path) -> dict[str, object]:
             async with running(stub, index_dir, database, log):
                 stub.push_text(QUESTION, sender=Sender(1))
                 await answered(stub, 1)
-            damage(database, table)
+            damage_page_of(database, table)
             async with running(stub, index_dir, database, log):
                 for user in (2, 3, 4):
                     stub.push_text(QUESTION, sender=Sender(user))
@@ -274,11 +265,13 @@ async def newcomer_in_a_flood(index_dir: Path, work: Path, users: int, each: int
 
 def big_document(size: int) -> bytes:
     """A Markdown document of about `size` bytes, of distinct paragraphs in the corpus's
-    words: each one a passage to embed."""
+    words: each one a passage to embed. Each run's paragraphs are new (a mark of the run in
+    each), so that none is in the embedding cache of an earlier run."""
     words = " ".join(path.read_text() for path in sorted((REPO / "corpus").glob("*.md"))).split()
-    paragraphs, total, n = ["# Rapport d'essai"], 0, 0
+    paragraphs, total, n, run = ["# Rapport d'essai"], 0, 0, time.time_ns()
     while total < size:
-        paragraph = f"Paragraphe {n} : " + " ".join(words[(n * 37) % len(words):][:60]) + "."
+        paragraph = (f"Paragraphe {n} de l'essai {run} : "
+                     + " ".join(words[(n * 37) % len(words):][:60]) + ".")
         paragraphs.append(paragraph)
         total, n = total + len(paragraph.encode()) + 2, n + 1
     return "\n\n".join(paragraphs).encode()

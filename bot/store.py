@@ -1,5 +1,7 @@
 """What survives a restart, in one SQLite file (DATABASE_PATH): the statistics admins read
-with /stats, and the inbox of updates received but not yet handled.
+with /stats, and the inbox of updates received but not yet handled. What both engines share
+is here too (BotStore, the records, StoreError); bot.store_postgres is the other engine, for
+several processes on one database, and bot.stores picks one.
 
 The schema has a version (SQLite's user_version): a new file gets the current schema, an older
 one is migrated, a newer one or a file that is not this bot's is refused with StoreError.
@@ -27,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
 
 from bot.answer import Answer
 from bot.privacy import redact
@@ -35,6 +37,7 @@ from bot.privacy import redact
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
+H = TypeVar("H", bound="StoreHealth")
 
 # MIGRATIONS[n] takes a database from schema version n to n + 1; version 0 is an empty file.
 MIGRATIONS = (
@@ -108,40 +111,88 @@ def unanswered_question(answer: Answer) -> str:
     return redact(answer.question.strip()).lower()[:MAX_QUESTION_CHARS]
 
 
-def _watched(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
-    """A write of the store, noted in its health: `failing_since` is set by a write that
-    fails and cleared by one that succeeds, so a supervisor can see a store that cannot be
-    written (a full disk, a lock held too long) while the bot goes on answering."""
+class SenderCounter(Protocol):
+    """Messages counted per sender in one place for every process of the bot."""
+
+    failing_since: float | None  # the store's health: see _watched
+
+    def count_message(self, sender: int, window_seconds: float) -> int:
+        """Count a message of the sender; how many it has sent in its current window (one
+        that started over `window_seconds` ago is over: this message starts the next)."""
+
+
+class BotStore(Protocol):
+    """What the bot asks of its database, whichever the engine. Every method blocks."""
+
+    failing_since: float | None
+    last_error: str
+    # Whether other processes use the database at the same time (PostgreSQL): the updates one
+    # leaves unhandled are then taken over while running, not only at start.
+    shared: bool
+    # Where the per-sender limit is counted for every process; None when one process owns
+    # the database, which then counts in memory.
+    sender_counter: SenderCounter | None
+
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def record(self, answer: Answer) -> None: ...
+    def vote(self, voter: int, reply_id: str, vote: str) -> bool: ...
+    def statistics(self, top: int) -> Statistics: ...
+    def unanswered(self) -> list[tuple[str, int]]: ...
+    def keep(self, update_id: int, payload: str) -> bool: ...
+    def handled(self, update_id: int) -> None: ...
+    def take_unhandled(self) -> Unhandled: ...
+    def probe(self) -> int: ...
+
+
+class StoreHealth:
+    """A store's health, which `_watched` keeps: `failing_since` is set by a write that fails
+    and cleared by one that succeeds."""
+
+    errors: ClassVar[tuple[type[Exception], ...]]  # what a failing write raises
+
+    def __init__(self, where: str) -> None:
+        self.where = where  # the database as logs name it, never with a password
+        self.failing_since: float | None = None
+        self.last_error = ""
+
+
+def _watched(method: Callable[Concatenate[H, P], R]) -> Callable[Concatenate[H, P], R]:
+    """A write of the store, noted in its health, so a supervisor can see a store that cannot
+    be written (a full disk, a lock held too long) while the bot goes on answering."""
 
     @functools.wraps(method)
-    def watched(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+    def watched(self: H, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             result = method(self, *args, **kwargs)
-        except (sqlite3.Error, OSError) as error:
+        except self.errors as error:
             if self.failing_since is None:
                 self.failing_since = time.time()
             self.last_error = f"{type(error).__name__}: {error}"
             raise
         if self.failing_since is not None:
-            log.warning("the database %s can be written again", self.path)
+            log.warning("the database %s can be written again", self.where)
             self.failing_since = None
         return result
 
     return watched
 
 
-class Store:
+class Store(StoreHealth):
     """The bot's database. Nothing is touched until `open`, which also makes this process the
     database's only user (a lock file beside it) until `close`."""
 
+    errors = (sqlite3.Error, OSError)
+    shared = False
+    sender_counter: SenderCounter | None = None  # the limit stays in this process's memory
+
     def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._owner: int | None = None  # the lock file's descriptor while open
         self._salt = b""
-        self.failing_since: float | None = None  # see _watched
-        self.last_error = ""
 
     def open(self) -> None:
         """Own the file, open it (made with its folder if missing; one damaged is moved aside
@@ -288,6 +339,16 @@ class Store:
     def _unanswered(self, limit: int) -> list[tuple[str, int]]:
         return self.db.execute("SELECT question, count FROM unanswered "
                                "ORDER BY count DESC, last_asked DESC LIMIT ?", (limit,)).fetchall()
+
+    @_watched
+    def probe(self) -> int:
+        """Write a line (a store that cannot be written shows in `failing_since` even when no
+        update comes) and count the updates the inbox holds: the readiness check's."""
+        with self._lock, self.db as db:
+            db.execute("INSERT INTO meta VALUES ('probed', ?) ON CONFLICT (key) "
+                       "DO UPDATE SET value = excluded.value", (str(time.time()),))
+            depth: int = db.execute("SELECT count(*) FROM inbox").fetchone()[0]
+        return depth
 
     # -- the inbox -----------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ Test support, not part of the bot: it needs the ``test`` (or ``bench``) extra fo
 - :mod:`bot_testing.updates`: the ``push_*`` helpers, what users do;
 - :mod:`bot_testing.faults`: failed calls, scripted or random, and slow answers;
 - :mod:`bot_testing.ptb`: :func:`polling`, a python-telegram-bot Application run against it;
-- :mod:`bot_testing.offline`: :class:`OfflineRequest`, no server at all, for handler tests.
+- :mod:`bot_testing.offline`: :class:`OfflineRequest`, no server at all, for handler tests;
+- :mod:`bot_testing.postgres`: :class:`PostgresServer`, a real PostgreSQL server in a
+  temporary folder, for the PostgreSQL store (DATABASE_URL).
 """
 
 from bot_testing.ptb import polling

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from bot.answer import AnswerBuilder
 from bot.index import SearchIndex
 from bot.indexer import build_index
 from bot_testing import BotAPIStub
+from bot_testing.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -28,6 +29,23 @@ def index() -> SearchIndex:
 @pytest.fixture(scope="session")
 def builder(index: SearchIndex) -> AnswerBuilder:
     return AnswerBuilder(index)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run, started by the first test that needs one."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A new, empty database of the tests' server."""
+    return postgres_server.new_database()
 
 
 @pytest.fixture

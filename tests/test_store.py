@@ -1,5 +1,6 @@
-"""The bot's database (bot/store.py): what admins read survives a restart, stays bounded and
-names no one; the inbox gives back what a stopped process left, once."""
+"""The bot's database (bot/store.py, bot/store_postgres.py): what admins read survives a
+restart, stays bounded and names no one; the inbox gives back what a stopped process left,
+once. The tests of both engines run on each; those of SQLite's files on SQLite alone."""
 
 from __future__ import annotations
 
@@ -7,18 +8,27 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot import store as store_module
+from bot import store_postgres
 from bot.answer import Answer
 from bot.store import MAX_RETRIES, Store, StoreError
+from bot.store_postgres import PostgresStore
+from bot_testing.disk import damage_page_of
+from bot_testing.postgres import PostgresServer
+
+AnyStore = Store | PostgresStore
 
 
 def answered(question: str = "comment porter plainte ?") -> Answer:
@@ -34,23 +44,46 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.sqlite3"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_store(request: pytest.FixtureRequest, path: Path) -> Callable[[], AnyStore]:
+    """A store on the test's own database (not yet open), of either engine."""
+    if request.param == "sqlite":
+        return lambda: Store(path)
+    url: str = request.getfixturevalue("postgres_url")
+    return lambda: PostgresStore(url)
+
+
 @pytest.fixture
-def store(path: Path) -> Iterator[Store]:
+def store(new_store: Callable[[], AnyStore]) -> Iterator[AnyStore]:
+    opened = new_store()
+    opened.open()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(path: Path) -> Iterator[Store]:
     opened = Store(path)
     opened.open()
     yield opened
     opened.close()
 
 
-def reopened(store: Store) -> Store:
-    """The same file, as the next start of the bot opens it."""
+def reopened(store: AnyStore) -> AnyStore:
+    """The same database, as the next start of the bot opens it."""
     store.close()
-    again = Store(store.path)
+    again = Store(store.path) if isinstance(store, Store) else PostgresStore(store.url)
     again.open()
     return again
 
 
-def test_counts_votes_and_unanswered_questions_survive_a_restart(store: Store) -> None:
+def set_constant(monkeypatch: pytest.MonkeyPatch, name: str, value: object) -> None:
+    """Change a constant of bot.store for both engines (bot.store_postgres imports it)."""
+    monkeypatch.setattr(store_module, name, value)
+    monkeypatch.setattr(store_postgres, name, value)
+
+
+def test_counts_votes_and_unanswered_questions_survive_a_restart(store: AnyStore) -> None:
     store.record(answered())
     store.record(declined("Je m'appelle Jean Dupont, recette zorglub ?"))
     store.record(declined("je m'appelle Jean Dupont, recette zorglub ?"))
@@ -68,7 +101,7 @@ def test_counts_votes_and_unanswered_questions_survive_a_restart(store: Store) -
     store.close()
 
 
-def test_a_hedged_answer_is_counted_apart_and_its_question_kept(store: Store) -> None:
+def test_a_hedged_answer_is_counted_apart_and_its_question_kept(store: AnyStore) -> None:
     store.record(answered())
     store.record(Answer("Viamedis a-t-il été racheté ?", "fr", "answered", confident=False))
     store.record(Answer("merci", "fr", "thanks"))  # neither answered nor declined
@@ -77,8 +110,9 @@ def test_a_hedged_answer_is_counted_apart_and_its_question_kept(store: Store) ->
     assert numbers.top_unanswered == [("viamedis a-t-il été racheté ?", 1)]
 
 
-def test_a_person_counts_once_per_reply_and_no_voter_is_written(store: Store,
+def test_a_person_counts_once_per_reply_and_no_voter_is_written(sqlite_store: Store,
                                                                  path: Path) -> None:
+    store = sqlite_store
     assert store.vote(1001, "1001:5", "up")
     assert not store.vote(1001, "1001:5", "down")
     assert store.vote(1001, "1001:6", "down")
@@ -90,9 +124,9 @@ def test_a_person_counts_once_per_reply_and_no_voter_is_written(store: Store,
 
 
 def test_only_the_most_asked_unanswered_questions_are_kept(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: AnyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "MAX_UNANSWERED_QUESTIONS", 3)
+    set_constant(monkeypatch, "MAX_UNANSWERED_QUESTIONS", 3)
     for question, times in (("frequent", 3), ("twice", 2), ("old", 1), ("new", 1)):
         for _ in range(times):
             store.record(declined(question))
@@ -123,7 +157,7 @@ def test_a_database_of_a_newer_bot_or_another_program_is_refused(tmp_path: Path)
     assert not_a_database.read_text().startswith("these are notes")
 
 
-def test_the_inbox_gives_back_unhandled_updates_once_and_then_gives_up(store: Store) -> None:
+def test_the_inbox_gives_back_unhandled_updates_once_and_then_gives_up(store: AnyStore) -> None:
     assert store.keep(1, '{"update_id": 1}')
     assert store.keep(2, '{"update_id": 2}')
     assert store.keep(3, '{"update_id": 3}')
@@ -146,10 +180,11 @@ def test_the_inbox_gives_back_unhandled_updates_once_and_then_gives_up(store: St
 
 
 def test_a_handled_update_leaves_no_trace_of_its_text_in_the_database_files(
-    store: Store,
+    sqlite_store: Store,
 ) -> None:
     """The write-ahead log kept 25 copies of a social security number after the inbox had
     emptied, and after kill -9 too."""
+    store = sqlite_store
     secret, kept_text = "1 85 05 78 006 084 36", "Jean Zorglubovitch"
     for update_id in range(25):
         store.keep(update_id, json.dumps({"update_id": update_id,
@@ -165,7 +200,7 @@ def test_a_handled_update_leaves_no_trace_of_its_text_in_the_database_files(
     assert secret.encode() not in on_disk and kept_text.encode() not in on_disk
 
 
-def test_a_reused_update_id_with_new_content_is_a_new_update(store: Store) -> None:
+def test_a_reused_update_id_with_new_content_is_a_new_update(store: AnyStore) -> None:
     """Telegram restarts update ids after a week without updates: a new question under an id
     handled before was confirmed and never answered."""
     old = json.dumps({"update_id": 7, "message": {"message_id": 1, "text": "plainte ?"}})
@@ -198,10 +233,11 @@ def test_a_database_of_the_previous_version_is_migrated_with_its_data(path: Path
 
 
 def test_a_second_process_on_the_same_database_is_refused_with_one_clear_line(
-    store: Store,
+    sqlite_store: Store,
 ) -> None:
     """Two processes on one inbox both answered what the last run had left: 36 users of 100
     got two answers. The second start is refused until the first has stopped."""
+    store = sqlite_store
     second = Store(store.path)
     with pytest.raises(StoreError, match=rf"{store.path.name} \(DATABASE_PATH\) is in use by "
                                          rf"another process of the bot \(pid {os.getpid()}\)"):
@@ -223,22 +259,12 @@ def test_a_process_killed_leaves_no_lock_behind(path: Path) -> None:
     store.close()
 
 
-def damage_page_of(path: Path, table: str) -> None:
-    """Overwrite the first page of a table with garbage, as a failing disk would."""
-    with sqlite3.connect(path) as db:
-        page = db.execute("SELECT rootpage FROM sqlite_schema WHERE name = ?",
-                          (table,)).fetchone()[0]
-        size = db.execute("PRAGMA page_size").fetchone()[0]
-    with path.open("r+b") as file:
-        file.seek((page - 1) * size)
-        file.write(bytes(range(256)) * (size // 256))
-
-
 @pytest.mark.parametrize("table", ["inbox", "handled", "counts"])
 def test_a_damaged_database_is_moved_aside_and_a_new_one_made(
-    store: Store, table: str, caplog: pytest.LogCaptureFixture
+    sqlite_store: Store, table: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A damaged inbox or handled page stopped the start with a 39-line traceback."""
+    store = sqlite_store
     store.record(answered())
     store.keep(1, '{"update_id": 1}')
     store.close()
@@ -257,12 +283,13 @@ def test_a_damaged_database_is_moved_aside_and_a_new_one_made(
 
 
 def test_a_failing_write_shows_in_the_store_health_until_one_succeeds(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A full disk or a lock held too long made the bot silent with nothing to show for it;
     the store's health says it is failing, and since when."""
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.05)
-    store = reopened(store)
+    store = reopened(sqlite_store)
+    assert isinstance(store, Store)
     assert store.failing_since is None
     other = sqlite3.connect(store.path)
     other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
@@ -273,3 +300,70 @@ def test_a_failing_write_shows_in_the_store_health_until_one_succeeds(
     other.close()
     assert store.keep(1, '{"update_id": 1}')
     assert store.failing_since is None
+
+
+def test_a_postgresql_database_of_a_newer_bot_or_another_program_is_refused(
+    postgres_server: PostgresServer,
+) -> None:
+    newer = postgres_server.new_database()
+    made = PostgresStore(newer)
+    made.open()
+    made.close()
+    with psycopg.connect(newer) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match=r"^the database postgresql://postgres@127\.0\.0\.1:"
+                                         r"\d+/test_\d+ \(DATABASE_URL\) has schema version 99, "
+                                         "newer than this bot's "
+                                         f"{store_postgres.SCHEMA_VERSION}"):
+        PostgresStore(newer).open()
+
+    foreign = postgres_server.new_database()
+    with psycopg.connect(foreign) as db:
+        db.execute("CREATE TABLE accounts (id INTEGER)")
+    with pytest.raises(StoreError, match="is not this bot's database"):
+        PostgresStore(foreign).open()
+
+
+def test_an_unreachable_postgresql_server_is_one_line_without_the_password() -> None:
+    with socket.socket() as probe:  # a port no server listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"postgresql://bot:s3cr3t@127.0.0.1:{probe.getsockname()[1]}/bot"
+        with pytest.raises(StoreError) as refused:
+            PostgresStore(url).open()
+    said = str(refused.value)
+    assert said.startswith("cannot use the database postgresql://bot@127.0.0.1:")
+    assert "s3cr3t" not in said and "\n" not in said
+
+
+def test_replicas_starting_together_on_an_empty_database_migrate_it_once(
+    postgres_url: str,
+) -> None:
+    stores = [PostgresStore(postgres_url) for _ in range(4)]
+    with ThreadPoolExecutor(len(stores)) as pool:
+        list(pool.map(PostgresStore.open, stores))  # one that fails raises here
+    assert {store.statistics(0).since for store in stores} == {date.today()}
+    for store in stores:
+        store.close()
+
+
+def test_a_failing_postgresql_write_shows_in_the_store_health_until_one_succeeds(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_postgres, "BUSY_TIMEOUT_SECONDS", 0.05)
+    store = PostgresStore(postgres_url)
+    store.open()
+    with psycopg.connect(postgres_url) as other:
+        other.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")  # another program's lock
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            store.keep(1, '{"update_id": 1}')
+        assert store.failing_since is not None and "lock timeout" in store.last_error
+    assert store.keep(1, '{"update_id": 1}')
+    assert store.failing_since is None
+    store.close()
+
+
+def test_the_readiness_probe_writes_and_counts_the_unhandled_updates(store: AnyStore) -> None:
+    store.keep(1, '{"update_id": 1}')
+    store.keep(2, '{"update_id": 2}')
+    store.handled(1)
+    assert store.probe() == 1

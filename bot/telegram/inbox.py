@@ -13,22 +13,22 @@ is known to fail; the store's health shows the failure until a write succeeds.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
 from bot.logs import ThrottledLog
-from bot.store import Store
+from bot.store import BotStore
+from bot.stores import STORE_ERRORS
 from bot.telegram.limits import Admission
 from bot.telegram.ptb import BotApplication, update_from
 from bot.telegram.state import BotContext
 
 log = logging.getLogger(__name__)
 
-STORE_ERRORS = (sqlite3.Error, OSError)
 # How long an update waits for the store to keep it before it is answered without the inbox:
 # longer than a write lock another connection holds for a few seconds (SQLite waits
 # BUSY_TIMEOUT_SECONDS itself each try), short enough that polling soon goes on. While the
@@ -37,25 +37,37 @@ STORE_WAIT_SECONDS = 15.0
 FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 0.05, 2.0
 # Handled updates the store could not take out of the inbox, remembered to take out later.
 UNFORGOTTEN_KEPT = 10_000
+# How often a replica looks for the updates another left (killed: once its leases are over;
+# stopped: at once), on a store replicas share.
+TAKEOVER_SECONDS = 10.0
 
 
 class InboxQueue(asyncio.Queue[object]):
     """The update queue, each update written to the inbox before it is queued. One that is
     there already, or was handled, is a copy Telegram sent again: it is not queued twice."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BotStore) -> None:
         super().__init__()
         self._store = store
         # The per-sender limit, applied on arrival (build_application sets it): an update it
         # drops is neither kept nor queued.
-        self.admit: Callable[[Update], Admission] = lambda _update: "answer"
+        self.admit: Callable[[Update], Awaitable[Admission]] = answer_every_update
         self._unforgotten: dict[int, None] = {}  # handled, left in the inbox: oldest first
         self._keep_failures = ThrottledLog(log)
         self._forget_failures = ThrottledLog(log)
+        self._takeover_failures = ThrottledLog(log)
+        self._takeover: asyncio.Task[None] | None = None
+        # Set by python-telegram-bot's stop signal, the one item that is not an Update.
+        self._stopping = False
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and (self.admit(item) == "ignore"
-                                         or not await self._kept(item)):
+        if not isinstance(item, Update):
+            self._stopping = True
+        elif (await self.admit(item) == "ignore" or not await self._kept(item)
+              or self._stopping):
+            # One kept while the application stops is left in the inbox, for the next start
+            # or another replica: queued behind the stop signal it would never be handled,
+            # and the stop, which waits for the queue to empty, would wait forever.
             return
         await super().put(item)
 
@@ -105,10 +117,39 @@ class InboxQueue(asyncio.Queue[object]):
         for update_id in unhandled.dropped:
             log.warning("update %d dropped: its handling was interrupted twice", update_id)
         for payload in unhandled.retried:
-            await super().put(stored_update(payload, application))
+            if not self._stopping:  # else left in the inbox, as in put
+                await super().put(stored_update(payload, application))
         if unhandled.retried:
-            log.info("%d updates left unhandled by the last run queued first",
+            log.info("%d updates left unhandled by a stopped process queued",
                      len(unhandled.retried))
+
+    def start_taking_over(self, application: BotApplication) -> None:
+        """On a store other replicas share, queue every TAKEOVER_SECONDS the updates they
+        left unhandled; nothing to do where this process owns the store."""
+        if self._store.shared:
+            self._takeover = asyncio.create_task(self._take_over(application))
+
+    async def stop_taking_over(self) -> None:
+        if self._takeover is not None:
+            self._takeover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._takeover
+            self._takeover = None
+
+    async def _take_over(self, application: BotApplication) -> None:
+        while True:
+            await asyncio.sleep(TAKEOVER_SECONDS)
+            try:
+                await self.put_unhandled(application)
+            except STORE_ERRORS as error:
+                self._takeover_failures.warning(
+                    "could not look for the updates other replicas left (%s)",
+                    _described(error))
+
+
+async def answer_every_update(_update: Update) -> Admission:
+    """The admission of a queue no limit was given to."""
+    return "answer"
 
 
 def stored_update(payload: str, application: BotApplication) -> Update:

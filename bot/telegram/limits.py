@@ -11,6 +11,8 @@ the chat.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,7 +23,12 @@ from telegram import Chat, Update
 from telegram.constants import ChatType
 
 from bot.config import MESSAGES_PER_MINUTE
+from bot.logs import ThrottledLog
+from bot.store import SenderCounter
+from bot.stores import STORE_ERRORS
 from bot.telegram.addressing import addressed_text
+
+log = logging.getLogger(__name__)
 
 # MESSAGES_PER_MINUTE (bot.config, the default of the setting of that name): a person reads an
 # answer before writing again: twenty replies a minute (questions, taps on
@@ -64,13 +71,19 @@ class SenderRateLimit:
             del self._windows[oldest]
         window = self._windows.setdefault(sender, _Window(now))
         window.messages += 1
-        if window.messages <= self.per_window:
-            return "answer"
-        return "slow_down" if window.messages == self.per_window + 1 else "ignore"
+        return admission(window.messages, self.per_window)
 
     def __len__(self) -> int:
         """How many senders have a window open."""
         return len(self._windows)
+
+
+def admission(messages: int, per_window: int) -> Admission:
+    """What to do with the `messages`-th message of a sender's window: the first `per_window`
+    are answered, the next one gets the slow_down message, the others none."""
+    if messages <= per_window:
+        return "answer"
+    return "slow_down" if messages == per_window + 1 else "ignore"
 
 
 def limited_sender(update: Update) -> int | None:
@@ -103,20 +116,38 @@ def gets_reply(update: Update, username: str, bot_id: int) -> bool:
 
 class ArrivalLimit:
     """The limit as updates arrive: which to answer, which get the slow_down message (kept
-    here by id until handled), which to drop."""
+    here by id until handled), which to drop. Counted in `shared` when several processes
+    answer (a store they share), else in memory."""
 
-    def __init__(self, per_window: int = MESSAGES_PER_MINUTE) -> None:
+    def __init__(self, per_window: int = MESSAGES_PER_MINUTE,
+                 shared: SenderCounter | None = None) -> None:
         self.senders = SenderRateLimit(per_window)
+        self._shared = shared
+        self._shared_failures = ThrottledLog(log)
         self._slowed: set[int] = set()
 
-    def admit(self, update: Update, username: str, bot_id: int) -> Admission:
+    async def admit(self, update: Update, username: str, bot_id: int) -> Admission:
         sender = limited_sender(update)
         if sender is None or not gets_reply(update, username, bot_id):
             return "answer"
-        admission = self.senders.admit(sender)
-        if admission == "slow_down":
+        said = await self._counted(sender)
+        if said == "slow_down":
             self._slowed.add(update.update_id)
-        return admission
+        return said
+
+    async def _counted(self, sender: int) -> Admission:
+        """The sender's message counted for every process; in this one's memory while the
+        shared store fails (a try would wait for it), each process then limiting alone."""
+        shared = self._shared
+        if shared is not None and shared.failing_since is None:
+            try:
+                messages = await asyncio.to_thread(shared.count_message, sender, WINDOW_SECONDS)
+                return admission(messages, self.senders.per_window)
+            except STORE_ERRORS as error:
+                self._shared_failures.warning(
+                    "the per-sender limit is counted by this process alone: the store "
+                    "failed (%s: %s)", type(error).__name__, error)
+        return self.senders.admit(sender)
 
     def slowed_down(self, update: Update) -> bool:
         """Whether the update is the one that gets the slow_down message (once)."""
