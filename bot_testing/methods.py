@@ -36,6 +36,7 @@ _HANDLERS = {
     "close": "_return_true",
     "deleteWebhook": "_delete_webhook",
     "setWebhook": "_set_webhook",
+    "getWebhookInfo": "_get_webhook_info",
     "getUpdates": "_get_updates",
     "sendMessage": "_send_message",
     "sendDocument": "_send_document",

@@ -37,6 +37,11 @@ class WebhookDelivery(World):
         self._notify()
         return True
 
+    async def _get_webhook_info(self, _params: JSON) -> JSON:
+        """The webhook set (an empty URL for none) and how many updates wait for it."""
+        return {"url": self.webhook_url or "", "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}
+
     async def _drop_webhook(self) -> None:
         self.webhook_url = None
         if self._delivery is not None:

@@ -5,15 +5,18 @@ tests/test_telegram_e2e.py drives the whole bot over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 import pytest_asyncio
 from telegram import Chat, Message, MessageEntity, Update, User
+from telegram.error import NetworkError
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
@@ -26,7 +29,12 @@ from bot.telegram import build_application
 from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import upload_keyboard
 from bot.telegram.limits import WINDOW_SECONDS, SenderRateLimit
-from bot.telegram.ptb import RetryingRateLimiter, UnconfirmedRequest, application_builder
+from bot.telegram.ptb import (
+    NETWORK_RETRIES,
+    RetryingRateLimiter,
+    UnconfirmedRequest,
+    application_builder,
+)
 from bot.telegram.state import (
     ANSWERS_KEPT_PER_CHAT,
     UPLOADS_KEPT_PER_CHAT,
@@ -128,9 +136,10 @@ async def offline(index: SearchIndex, tmp_path: Path) -> AsyncIterator[tuple[Any
         app.bot_data.store.close()
 
 
-def update(app: Any, text: str, *, chat: Chat = PRIVATE, language_code: str = "fr") -> Update:
+def update(app: Any, text: str, *, chat: Chat = PRIVATE, language_code: str = "fr",
+           user_id: int = CITIZEN.id) -> Update:
     """What Telegram would send for `text` written by a citizen, tied to the app's bot."""
-    sender = User(CITIZEN.id, CITIZEN.first_name, False, language_code=language_code)
+    sender = User(user_id, CITIZEN.first_name, False, language_code=language_code)
     command = [MessageEntity(MessageEntity.BOT_COMMAND, 0, len(text.split()[0]))]
     message = Message(1, datetime.now(UTC), chat, from_user=sender, text=text,
                       entities=command if text.startswith("/") else None)
@@ -166,6 +175,69 @@ async def test_stats_from_a_citizen_are_refused_and_run_nothing(offline) -> None
     app, request = offline
     await app.process_update(update(app, "/stats"))
     assert [s["text"] for s in request.sent()] == [message("admin_only", "fr")]
+
+
+# --- links to one answer (t.me/<bot>?start=<entry id>), and /share -------------------------
+
+COMPLAINT_LINK = "https://t.me/offline_test_bot?start=plainte-formulaire"
+
+
+def url_buttons(sent: dict[str, Any]) -> dict[str, str]:
+    """A reply's link buttons: text -> address."""
+    rows = sent.get("reply_markup", {}).get("inline_keyboard", [])
+    return {button["text"]: button["url"] for row in rows for button in row if "url" in button}
+
+
+@pytest.mark.parametrize(("code", "label"), [("en-GB", "How do I file a complaint?"),
+                                             ("fr", "Comment porter plainte ?"),
+                                             ("de", "Comment porter plainte ?")])
+async def test_a_link_to_one_answer_opens_it_in_the_language_of_the_users_app(
+    offline, code, label
+) -> None:
+    app, request = offline
+    await app.process_update(update(app, "/start plainte-formulaire", language_code=code))
+    [sent] = request.sent()
+    lang = lang_of_client(code)
+    assert sent["text"].startswith(message("matched_question", lang, question=label) + "\n\n")
+    first_quote = sent["text"].split("<blockquote>")[1].split("</blockquote>")[0]
+    assert "formulaire en ligne" in first_quote
+    assert url_buttons(sent)[message("share_button", lang)] == (
+        f"https://t.me/share/url?url={quote(COMPLAINT_LINK, safe='')}"
+        f"&text={quote(label, safe='')}")
+
+
+@pytest.mark.parametrize("payload", ["plainte-inconnue", "Plainte-Formulaire", "x" * 65,
+                                     "plainte-formulaire encore", "<b>plainte</b>"])
+async def test_a_link_naming_no_answer_gets_the_welcome(offline, payload) -> None:
+    app, request = offline
+    await app.process_update(update(app, f"/start {payload}"))
+    assert [s["text"] for s in request.sent()] == [message("start", "fr")]
+
+
+async def test_share_gives_the_link_to_the_last_answer_when_it_answers_a_bank_question(
+    offline,
+) -> None:
+    app, request = offline
+    for text in ("/share", "comment porter plainte ?", "merci !", "/share",
+                 "Viamedis a-t-il été racheté par un concurrent ?", "/share"):
+        await app.process_update(update(app, text))
+    nothing, answer, _thanks, link, hedged, nothing_now = request.sent()
+    assert nothing["text"] == nothing_now["text"] == message("share_nothing", "fr")
+    assert link["text"] == message("share_link", "fr", question="Comment porter plainte ?",
+                                   link=COMPLAINT_LINK)
+    share = message("share_button", "fr")
+    assert url_buttons(link)[share] == url_buttons(answer)[share]
+    assert share not in url_buttons(hedged)
+
+
+async def test_in_a_group_share_links_to_the_senders_own_last_answer(offline) -> None:
+    app, request = offline
+    await app.process_update(update(app, "/ask comment porter plainte ?", chat=GROUP))
+    await app.process_update(update(app, "/share", chat=GROUP, user_id=1002))
+    await app.process_update(update(app, "/share", chat=GROUP))
+    _answer, someone_else, asker = [s["text"] for s in request.sent()]
+    assert someone_else == message("share_nothing", "fr")
+    assert COMPLAINT_LINK in asker
 
 
 # --- sending again: only what surely did not reach Telegram --------------------------------
@@ -230,6 +302,28 @@ async def test_a_send_that_left_and_got_no_answer_is_not_sent_again(
         assert bot.rate_limiter.unconfirmed == 1
     assert telegram.calls.count("sendMessage") == 1
     assert telegram.calls.count("getFile") == 2
+
+
+async def test_sends_are_counted_by_result_and_reads_not_at_all() -> None:
+    telegram = FlakyTelegram({})
+    failures: list[list[Exception]] = [
+        [],  # sent at once
+        [httpx.ConnectError("refused")],  # sent on the retry
+        [httpx.ReadTimeout("no answer")],  # may have arrived: ambiguous, not sent again
+        [httpx.ConnectError("refused")] * (NETWORK_RETRIES + 1),  # failed
+    ]
+    async with flaky_bot(telegram) as bot:
+        for first_calls in failures:
+            telegram.failures["sendMessage"] = list(first_calls)
+            with contextlib.suppress(NetworkError):
+                await bot.send_message(PRIVATE.id, "réponse")
+        telegram.failures["getFile"] = [httpx.ReadTimeout("no answer")]
+        await bot.get_file("file-id")
+        assert isinstance(bot.rate_limiter, RetryingRateLimiter)
+        sends = bot.rate_limiter.metrics.sends
+    counted = {result: sends.labels(result)._value.get()
+               for result in ("ok", "retried", "ambiguous", "failed")}
+    assert counted == {"ok": 1, "retried": 1, "ambiguous": 1, "failed": 1}
 
 
 def test_the_bot_waits_long_enough_for_slow_answers_not_to_be_taken_for_failures() -> None:

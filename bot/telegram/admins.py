@@ -146,10 +146,13 @@ async def rebuild(state: BotState, lang: Lang, status: StatusMessage) -> str:
                                             state.settings.index_dir, progress)
         except (IndexUnavailable, OSError) as error:
             log.error("index rebuild failed: %s", error)
+            state.metrics.rebuilds.labels("failed").inc()
             return message("reindex_failed", lang, error=error)
         finally:
             await progress.settled()
         state.serve(await asyncio.to_thread(ready_answers, index))
+        state.metrics.rebuilds.labels("ok").inc()
+        state.metrics.rebuild_seconds.observe(time.perf_counter() - started)
     text = message("reindex_done", lang, documents=len(index.documents),
                    passages=len(index.passages), seconds=time.perf_counter() - started)
     if index.skipped:

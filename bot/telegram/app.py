@@ -25,14 +25,22 @@ from bot.index_store import load_or_build_index
 from bot.lang import LANGS
 from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
-from bot.store import Store, StoreError
+from bot.store import StoreError
+from bot.stores import store_for
 from bot.telegram import admins, citizens, inbox
 from bot.telegram.citizens import user_lang
+from bot.telegram.health import (
+    ListenError,
+    notify_systemd,
+    start_monitoring,
+    stop_monitoring,
+)
 from bot.telegram.inbox import InboxQueue
 from bot.telegram.limits import Admission
+from bot.telegram.metrics import Metrics
 from bot.telegram.ptb import BotApplication, UnconfirmedRequest, application_builder
 from bot.telegram.state import BotContext, BotState
-from bot.telegram.webhook import ListenError, run_webhook
+from bot.telegram.webhook import run_webhook
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +79,11 @@ async def on_error(update: object, context: BotContext) -> None:
 
 async def post_init(application: BotApplication) -> None:
     """Open the store, serve the index (the saved one if current), set the menus of commands,
-    and queue the updates the last run left unhandled, before any new one."""
+    and queue the updates the last run left unhandled, before any new one (and, on a store
+    other replicas share, those they leave, from then on)."""
     state: BotState = application.bot_data
     await asyncio.to_thread(state.store.open)
+    await start_monitoring(application)  # /readyz says "no index" until one is served
     index = await asyncio.to_thread(
         load_or_build_index, state.settings.corpus_dir, state.settings.index_dir)
     state.serve(await asyncio.to_thread(admins.ready_answers, index))
@@ -92,28 +102,41 @@ async def post_init(application: BotApplication) -> None:
             log.warning("could not set the admin menu for one admin (no chat yet)")
     assert isinstance(application.update_queue, InboxQueue)
     await application.update_queue.put_unhandled(application)
+    notify_systemd("READY=1")
+    application.update_queue.start_taking_over(application)
 
 
 async def post_shutdown(application: BotApplication) -> None:
+    await stop_monitoring(application)
+    assert isinstance(application.update_queue, InboxQueue)
+    await application.update_queue.stop_taking_over()
     await asyncio.to_thread(application.bot_data.store.close)
 
 
-def admitted(application: BotApplication, update: Update) -> Admission:
+async def admitted(application: BotApplication, update: Update) -> Admission:
     """The per-sender limit's word on an update as it arrives."""
-    bot = application.bot
-    return application.bot_data.limit.admit(update, bot.username, bot.id)
+    bot, state = application.bot, application.bot_data
+    state.metrics.updates.inc()
+    admission = await state.limit.admit(update, bot.username, bot.id)
+    if admission != "answer":
+        state.metrics.limit_hits.labels(admission).inc()
+    return admission
+
+
+def heard(application: BotApplication) -> None:
+    application.bot_data.health.heard_from_telegram()
 
 
 def build_application(settings: Settings, request: BaseRequest | None = None) -> BotApplication:
     """The python-telegram-bot Application with every handler, not yet started. `request`
     replaces HTTP for every call (tests answer offline through one)."""
-    store = Store(settings.database_path)
-    builder = (application_builder(settings).update_queue(InboxQueue(store))
-               .post_init(post_init).post_shutdown(post_shutdown))
+    store, metrics = store_for(settings), Metrics()
+    builder = (application_builder(settings, metrics, lambda: heard(application))
+               .update_queue(InboxQueue(store)).post_init(post_init).post_shutdown(post_shutdown))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data.configure(settings, store)
+    application.bot_data.configure(settings, store, metrics)
     queue = application.update_queue
     assert isinstance(queue, InboxQueue)
     queue.admit = functools.partial(admitted, application)
@@ -126,6 +149,7 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         CommandHandler("sources", citizens.sources),
         CommandHandler("privacy", citizens.privacy),
         CommandHandler("ask", citizens.ask),
+        CommandHandler("share", citizens.share),
         CommandHandler("reindex", admins.reindex),
         CommandHandler("stats", admins.stats),
         MessageHandler(filters.COMMAND, citizens.unknown_command),

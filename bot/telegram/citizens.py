@@ -1,15 +1,16 @@
 """What citizens can do: ask (in a private chat, by naming the bot in a group, with /ask, or
-with a suggestion button), read more excerpts, vote, and read /start, /help, /sources,
-/privacy. Answers come from the same AnswerBuilder as the console, rendered as HTML."""
+with a suggestion button, or by a link to one answer), read more excerpts, vote, share a
+link to an answer, and read /start, /help, /sources, /privacy. Answers come from the same
+AnswerBuilder as the console, rendered as HTML."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
+import time
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ApplicationHandlerStop
 
@@ -18,9 +19,17 @@ from bot.lang import Lang, lang_of_client
 from bot.messages import message
 from bot.render import render_sources
 from bot.render_html import render_html, render_more_html
+from bot.stores import STORE_ERRORS
+from bot.suggestions import Catalogue
 from bot.telegram import inbox
 from bot.telegram.addressing import addressed_text
-from bot.telegram.keyboards import answer_keyboard, suggested_question, suggestion_keyboard
+from bot.telegram.keyboards import (
+    answer_keyboard,
+    deep_link,
+    share_button,
+    suggested_question,
+    suggestion_keyboard,
+)
 from bot.telegram.state import BotContext
 
 log = logging.getLogger(__name__)
@@ -40,7 +49,17 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
 
 
 async def start(update: Update, context: BotContext) -> None:
-    await reply_with_examples(update, context, "start")
+    """The welcome; or, for /start <entry id> (what t.me/<bot>?start=<entry id> sends), that
+    bank entry's answer in the language of the user's app. Any other argument: the welcome."""
+    started = time.perf_counter()
+    answers = context.state.answers
+    args = context.args or []
+    answer = (await asyncio.to_thread(answers.answer_entry, args[0], user_lang(update))
+              if len(args) == 1 else None)
+    if answer is None:
+        await reply_with_examples(update, context, "start")
+        return
+    await send_answer(update, context, answer, answers.catalogue, started)
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -86,13 +105,24 @@ async def answer_question(update: Update, context: BotContext, text: str) -> Non
     # No "typing…" action first: an answer takes some tens of milliseconds, and each action
     # would spend one of the 30 requests a second Telegram allows (docs/benchmarks.md). The
     # question's embedding is CPU work: it runs in a worker thread, off the event loop.
+    started = time.perf_counter()
     answers = context.state.answers  # the same index for the answer and its suggestion buttons
     answer = await asyncio.to_thread(answers.answer, text)
+    await send_answer(update, context, answer, answers.catalogue, started)
+
+
+async def send_answer(update: Update, context: BotContext, answer: Answer, catalogue: Catalogue,
+                      started: float) -> None:
+    """Reply with an answer and its buttons; keep what "more" and /share will need; count it."""
     sent = await reply(update, render_html(answer), parse_mode=ParseMode.HTML,
-                       reply_markup=answer_keyboard(answer, answers.catalogue),
+                       reply_markup=answer_keyboard(answer, catalogue, context.bot.username),
                        disable_web_page_preview=True)
-    if sent is not None and answer.more and context.chat is not None:
-        context.chat.keep_answer(sent.message_id, answer)
+    if sent is not None and context.chat is not None:
+        if answer.more:
+            context.chat.keep_answer(sent.message_id, answer)
+        if answer.answered and update.effective_user is not None:
+            context.chat.answered(update.effective_user.id, answer.matched_entry)
+    context.state.metrics.answered(answer, time.perf_counter() - started)
     await record_answer(context, answer)
 
 
@@ -101,9 +131,27 @@ async def record_answer(context: BotContext, answer: Answer) -> None:
     reply, and a store that cannot be written costs one logged line, not the answer."""
     try:
         await asyncio.to_thread(context.state.store.record, answer)
-    except (sqlite3.Error, OSError) as error:
+    except STORE_ERRORS as error:
         context.state.uncounted.warning("statistics not recorded: the store failed (%s: %s)",
                                         type(error).__name__, error)
+
+
+async def share(update: Update, context: BotContext) -> None:
+    """/share: the link to the user's last answer here, when it answers a bank entry, with a
+    button to send it on; else what to do to get one."""
+    lang = user_lang(update)
+    user = update.effective_user
+    kept = context.chat.last_entries if context.chat is not None else {}
+    entry_id = kept.get(user.id) if user is not None else None
+    entry = context.state.answers.bank_entry(entry_id) if entry_id is not None else None
+    if entry is None:
+        await reply(update, message("share_nothing", lang))
+        return
+    username = context.bot.username
+    button = share_button(username, entry.id, entry.text(lang), lang)
+    await reply(update, message("share_link", lang, question=entry.text(lang),
+                                link=deep_link(username, entry.id)),
+                reply_markup=InlineKeyboardMarkup([[button]]))
 
 
 async def ask_suggestion(update: Update, context: BotContext) -> None:

@@ -25,6 +25,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.config import Settings
+from bot.telegram.metrics import Metrics
 from bot.telegram.state import CONTEXT_TYPES, Bot, BotContext, BotState, ChatData
 
 # The application and its builder, as typed by python-telegram-bot's generics: the bot, the
@@ -65,9 +66,10 @@ class RetryingRateLimiter(AIORateLimiter):
     may have arrived: it is not sent again, so that nobody gets a reply twice, and the log
     counts these."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, metrics: Metrics | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.unconfirmed = 0
+        self.metrics = metrics or Metrics()
 
     async def process_request(
         self,
@@ -79,6 +81,27 @@ class RetryingRateLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         request = (callback, args, kwargs, endpoint, data, rate_limit_args)
+        if endpoint.startswith("get"):  # getUpdates, getMe, getFile…: reads, not counted
+            return await self._retried(request)
+        attempts = 0
+
+        async def attempt(*call_args: Any, **call_kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+            nonlocal attempts
+            attempts += 1  # this one's retries and AIORateLimiter's (a 429) alike
+            return await callback(*call_args, **call_kwargs)
+
+        try:
+            result = await self._retried((attempt, *request[1:]))
+        except Exception as error:
+            self.metrics.sends.labels(
+                "ambiguous" if isinstance(error, UnconfirmedRequest) else "failed").inc()
+            raise
+        self.metrics.sends.labels("ok" if attempts == 1 else "retried").inc()
+        return result
+
+    async def _retried(self, request: tuple[Any, ...]) -> bool | JSONDict | list[JSONDict]:
+        """process_request's arguments, carried out with the retries described above."""
+        endpoint = request[3]
         attempt = 0
         while True:
             try:
@@ -192,7 +215,13 @@ class ReadableUpdatesRequest(HTTPXRequest):
     read. One it cannot (a poll from a Bot API server older than the library, missing fields
     the library requires) would make every poll fail on the same update, hundreds of times a
     second: it is replaced by a bare update of the same id, which no handler takes, so it is
-    confirmed and skipped. Only its id is logged."""
+    confirmed and skipped. Only its id is logged. Each poll answered is told to `polled` (the
+    readiness check: a poller that stalls turns /readyz red)."""
+
+    def __init__(self, *args: Any, polled: Callable[[], None] = lambda: None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.polled = polled
 
     async def do_request(
         self,
@@ -206,7 +235,10 @@ class ReadableUpdatesRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         code, payload = await super().do_request(url, method, request_data, read_timeout,
                                                  write_timeout, connect_timeout, pool_timeout)
-        return code, readable_updates(payload) if code == 200 else payload
+        if code != 200:
+            return code, payload
+        self.polled()
+        return code, readable_updates(payload)
 
 
 def update_from(data: JSONDict, bot: Bot | None, source: str) -> Update:
@@ -243,9 +275,11 @@ def readable_updates(payload: bytes) -> bytes:
     return payload if readable == updates else json.dumps({**answer, "result": readable}).encode()
 
 
-def application_builder(settings: Settings) -> BotApplicationBuilder:
+def application_builder(settings: Settings, metrics: Metrics | None = None,
+                        polled: Callable[[], None] = lambda: None) -> BotApplicationBuilder:
     """python-telegram-bot configured for this bot: its token and Bot API server, the rate
-    limits with retries, updates of different chats handled concurrently, typed context."""
+    limits with retries (sends counted in `metrics`), updates of different chats handled
+    concurrently, typed context; each poll answered is told to `polled`."""
     assert settings.telegram_bot_token is not None
     return (
         ApplicationBuilder()
@@ -260,9 +294,10 @@ def application_builder(settings: Settings) -> BotApplicationBuilder:
         # its place. Writing a request keeps python-telegram-bot's 5 s (20 s for files).
         .request(HTTPXRequest(read_timeout=settings.telegram_read_timeout))
         .rate_limiter(RetryingRateLimiter(
-            overall_max_rate=settings.telegram_messages_per_second, max_retries=3))
+            overall_max_rate=settings.telegram_messages_per_second, max_retries=3,
+            metrics=metrics))
         .concurrent_updates(FairUpdateProcessor(CONCURRENT_UPDATES))
-        .get_updates_request(ReadableUpdatesRequest(connection_pool_size=1))
+        .get_updates_request(ReadableUpdatesRequest(connection_pool_size=1, polled=polled))
         .context_types(CONTEXT_TYPES)
     )
 

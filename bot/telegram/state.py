@@ -18,11 +18,15 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
 from bot.logs import ThrottledLog
-from bot.store import Store
+from bot.store import BotStore
+from bot.telegram.health import Health
 from bot.telegram.limits import ArrivalLimit
+from bot.telegram.metrics import Metrics
 
 ANSWERS_KEPT_PER_CHAT = 20
 UPLOADS_KEPT_PER_CHAT = 3
+# The users of a chat whose last answer /share can link to: the most recent askers.
+ASKERS_KEPT_PER_CHAT = 100
 # The chats whose data is kept: the most recent ones (the data of a chat is at most
 # ANSWERS_KEPT_PER_CHAT answers, each some kilobytes).
 CHATS_KEPT = 1000
@@ -37,18 +41,21 @@ class BotState:
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
-        self._store: Store | None = None
+        self._store: BotStore | None = None
         self.builder: AnswerBuilder | None = None
         self.limit = ArrivalLimit()
+        self.metrics = Metrics()
+        self.health = Health()
         self.rebuild_lock = asyncio.Lock()
         self._recent_chats: OrderedDict[int, None] = OrderedDict()
         # Statistics the store failed to write: one line a minute, however many answers.
         self.uncounted = ThrottledLog(logging.getLogger("bot.telegram.citizens"))
 
-    def configure(self, settings: Settings, store: Store) -> None:
+    def configure(self, settings: Settings, store: BotStore, metrics: Metrics) -> None:
         self._settings = settings
         self._store = store
-        self.limit = ArrivalLimit(settings.messages_per_minute)
+        self.metrics = metrics
+        self.limit = ArrivalLimit(settings.messages_per_minute, store.sender_counter)
 
     @property
     def settings(self) -> Settings:
@@ -57,7 +64,7 @@ class BotState:
         return self._settings
 
     @property
-    def store(self) -> Store:
+    def store(self) -> BotStore:
         if self._store is None:
             raise RuntimeError("the application was not built by build_application")
         return self._store
@@ -72,6 +79,8 @@ class BotState:
     def serve(self, builder: AnswerBuilder) -> None:
         """Swap in a new index: one assignment, so a question sees the old or the new."""
         self.builder = builder
+        index = builder.index
+        self.metrics.index_served(len(index.documents), len(index.passages), index.built_at)
 
     def is_admin(self, update: Update) -> bool:
         user = update.effective_user
@@ -97,9 +106,15 @@ class ChatData:
     def __init__(self) -> None:
         self.answers: OrderedDict[int, Answer] = OrderedDict()  # by the reply's message id
         self.uploads: OrderedDict[str, PendingUpload] = OrderedDict()  # by a random key
+        # The bank entry each user's last answer here answers (None: none), by user id.
+        self.last_entries: OrderedDict[int, str | None] = OrderedDict()
 
     def keep_answer(self, message_id: int, answer: Answer) -> None:
         _keep(self.answers, message_id, answer, ANSWERS_KEPT_PER_CHAT)
+
+    def answered(self, user_id: int, entry_id: str | None) -> None:
+        """Note a user's latest answer by the bank entry it answers, for /share."""
+        _keep(self.last_entries, user_id, entry_id, ASKERS_KEPT_PER_CHAT)
 
     def keep_upload(self, upload: PendingUpload) -> str:
         """Keep an upload for a later choice; the key names it in the buttons' data."""

@@ -34,12 +34,12 @@ from typing import Any
 from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.iostream import IOStream
-from tornado.netutil import bind_sockets
 from tornado.web import Application as TornadoApplication
 from tornado.web import RequestHandler, stream_request_body
 
 from bot.config import Settings
 from bot.logs import ThrottledLog
+from bot.telegram.health import listening, monitoring_routes
 from bot.telegram.ptb import BotApplication, update_from
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,6 @@ MAX_BODY_BYTES = 1_000_000
 MAX_CONNECTIONS = 200
 HEADER_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 10.0
-
-
-class ListenError(Exception):
-    """The webhook's address cannot be listened on; the message says which, in one line."""
 
 
 class Receiver:
@@ -120,7 +116,9 @@ class UpdateHandler(RequestHandler):
         if update is None:
             self.set_status(400)
             return
-        await self.receiver.application.update_queue.put(update)
+        application = self.receiver.application
+        application.bot_data.health.heard_from_telegram()
+        await application.update_queue.put(update)
         self.set_status(200)
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
@@ -162,9 +160,11 @@ def max_connections() -> int:
 
 
 def webhook_server(application: BotApplication, url_path: str, secret: str) -> HTTPServer:
-    """The server, not yet listening: updates are posted to /<url_path>."""
+    """The server, not yet listening: updates are posted to /<url_path>; /healthz, /readyz
+    and /metrics are read there too (bot.telegram.health)."""
     routes = TornadoApplication([(f"/{url_path.strip('/')}", UpdateHandler,
-                                  {"receiver": Receiver(application, secret)})])
+                                  {"receiver": Receiver(application, secret)}),
+                                 *monitoring_routes(application.bot_data)])
     return BoundedHTTPServer(routes, limit=max_connections(), max_body_size=MAX_BODY_BYTES,
                              idle_connection_timeout=HEADER_TIMEOUT_SECONDS,
                              body_timeout=BODY_TIMEOUT_SECONDS, decompress_request=False)
@@ -207,11 +207,8 @@ async def run_webhook(application: BotApplication, settings: Settings, secret: s
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    try:
-        sockets = bind_sockets(settings.webhook_port, settings.webhook_listen)
-    except OSError as error:
-        raise ListenError(f"cannot listen on {settings.webhook_listen}:{settings.webhook_port} "
-                          f"(WEBHOOK_LISTEN, WEBHOOK_PORT): {error.strerror}") from None
+    sockets = listening(settings.webhook_port, settings.webhook_listen,
+                        "WEBHOOK_LISTEN, WEBHOOK_PORT")
     async with serving_webhook(application, settings, secret, sockets):
         log.info("webhook listening on %s:%d", settings.webhook_listen, settings.webhook_port)
         await stopping.wait()
