@@ -6,9 +6,11 @@ Telegram each render it (see render.py), so they never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
+
+import numpy as np
 
 from bot.analysis import URL, fold
 from bot.bank import BankEntry
@@ -124,8 +126,10 @@ class Answer:
     # then the question's words that no document uses.
     confident: bool = True
     missing_words: tuple[str, ...] = ()
-    # The bank question the first excerpt answers, in the user's language.
+    # The bank question the first excerpt answers, in the user's language, and its entry's id
+    # (what a link to this answer names).
     matched_question: str | None = None
+    matched_entry: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -168,6 +172,7 @@ class AnswerBuilder:
         self.embedder = embedder if embedder and embedder.name == index.embedding_model else None
         self.classifiers = QuestionClassifiers(index.classifier) if index.classifier else None
         self.catalogue = Catalogue(index.bank)
+        self._bank_positions = {entry.id: n for n, entry in enumerate(index.bank)}
 
     def warm_up(self) -> None:
         """Load now what the first questions would otherwise wait for: the word lists and
@@ -199,17 +204,43 @@ class AnswerBuilder:
                           missing_words=evidence.missing_words)
         entry = self._matched_entry(reading, excerpts)
         return Answer(question, lang, "answered", excerpts, warning,
-                      matched_question=entry.text(lang) if entry else None)
+                      matched_question=entry.text(lang) if entry else None,
+                      matched_entry=entry.id if entry else None)
+
+    def bank_entry(self, entry_id: str) -> BankEntry | None:
+        """The bank entry of an id (a link names one); None for an id the bank lacks."""
+        position = self._bank_positions.get(entry_id)
+        return None if position is None else self.index.bank[position]
+
+    def answer_entry(self, entry_id: str, lang: Lang) -> Answer | None:
+        """The answer to one bank entry, for a link to it: its label in `lang`, ranked as
+        surely that entry (the bank's signal all on it), its own passages first. No decision
+        to make: the bank holds only questions the documents answer. None for an unknown id."""
+        entry = self.bank_entry(entry_id)
+        if entry is None:
+            return None
+        question = entry.text(lang)
+        certain = np.zeros(len(self.index.bank))
+        certain[self._bank_positions[entry_id]] = 1.0
+        ranking = search(self.index, self.parser.parse(question), self._embedding(question),
+                         limit=SEARCH_DEPTH, prior=bank_prior(self.index, certain))
+        ranking = own_passages_first(ranking, entry)
+        return Answer(question, lang, "answered", self._excerpts(relevant(ranking), ranking),
+                      matched_question=question, matched_entry=entry.id)
 
     def evidence(self, question: str, query: Query) -> Evidence:
         """Everything the answer to a question is decided on: one embedding of it, read by
         the classifiers and used by the ranking."""
-        vector = (self.embedder.embed_queries([questions_first(question)])[0]
-                  if self.embedder else None)
+        vector = self._embedding(question)
         reading = self.classifiers.read(query.spelled, vector) if self.classifiers else None
         prior = bank_prior(self.index, reading.intents) if reading else None
         ranking = search(self.index, query, vector, limit=SEARCH_DEPTH, prior=prior)
         return Evidence(query, ranking, reading, self.missing_words(query))
+
+    def _embedding(self, question: str) -> np.ndarray | None:
+        """The question's embedding; None without an embedding model."""
+        return (self.embedder.embed_queries([questions_first(question)])[0]
+                if self.embedder else None)
 
     def missing_words(self, query: Query) -> tuple[str, ...]:
         """The question's words of its language that no document uses ("amende", "arrested"),
@@ -284,6 +315,14 @@ def decide(evidence: Evidence) -> Decision:
                                 or reading.likeliest < MIN_INTENT):
         return "hedged"
     return "confident"
+
+
+def own_passages_first(ranking: Ranking, entry: BankEntry) -> Ranking:
+    """The ranking with the hits that hold the entry's answer moved ahead of the others,
+    each group in its order: the bank's signal on the entry lifts them, this makes sure."""
+    own = set(entry.passages)
+    hits = sorted(ranking.hits, key=lambda hit: hit.passage.position not in own)
+    return replace(ranking, hits=hits)
 
 
 def relevant(ranking: Ranking) -> list[Hit]:

@@ -15,7 +15,7 @@ from bot.lang import Lang
 ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
                   "September", "October", "November", "December")
 # The Telegram menu: what everyone sees, and what admins see besides.
-CITIZEN_COMMANDS = ("start", "help", "sources", "privacy", "ask")
+CITIZEN_COMMANDS = ("start", "help", "sources", "privacy", "ask", "share")
 ADMIN_COMMANDS = ("reindex", "stats")
 
 

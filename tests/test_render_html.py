@@ -54,7 +54,7 @@ def test_each_link_of_an_answer_gets_one_button_in_reading_order():
     first = ("Formulaire : www.exemple.gouv.fr/p, ou https://cnil.fr/plainte. "
              "Encore www.exemple.gouv.fr/p.")
     second = "Voir https://cnil.fr/plainte et www.interieur.gouv.fr/fuite."
-    rows = excerpt_rows(answer(excerpt(first), excerpt(second)))
+    rows = excerpt_rows(answer(excerpt(first), excerpt(second)), "fuite_bot")
     link_buttons = [(button.text, button.url) for row in rows for button in row if button.url]
     assert link_buttons == [
         ("🔗 Ouvrir www.exemple.gouv.fr", "https://www.exemple.gouv.fr/p"),

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
@@ -144,6 +145,13 @@ def buttons(call: ApiCall) -> list[dict]:
     return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
+def share_url(entry_id: str, label: str) -> str:
+    """A Share button's address: Telegram's "send to a chat" screen with the link that opens
+    the stub's bot on one bank entry, and the entry's question."""
+    link = f"https://t.me/stub_test_bot?start={entry_id}"
+    return f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(label, safe='')}"
+
+
 def callback_data(call: ApiCall) -> list[str]:
     return [b["callback_data"] for b in buttons(call) if "callback_data" in b]
 
@@ -197,13 +205,14 @@ async def test_french_and_english_questions_get_one_quoted_answer_with_buttons(
     french = await ask(stub, "comment porter plainte ?")
     english = await ask(stub, "How do I file a complaint?", Sender(language_code="en"))
 
-    for call in (french, english):
+    for call, label in ((french, "Comment porter plainte ?"),
+                        (english, "How do I file a complaint?")):
         assert_is_answer(call)
         text = call.params["text"]
         assert "formulaire en ligne" in text
         assert "Sénat" in text or "Assemblée" in text
         urls = [b["url"] for b in buttons(call) if "url" in b]
-        assert urls == [COMPLAINT_URL]
+        assert urls == [COMPLAINT_URL, share_url("plainte-formulaire", label)]
         assert {"vote:up", "vote:down"} <= set(callback_data(call))
         assert {b["text"] for b in buttons(call) if "callback_data" in b} >= {"👍", "👎"}
     # the bank question answered on top, then the introduction, in the question's language
@@ -214,7 +223,7 @@ async def test_french_and_english_questions_get_one_quoted_answer_with_buttons(
         "Closest question: How do I file a complaint?\n\nHere is what the official documents "
         "say")
     assert [b["text"] for b in buttons(english) if "url" in b] == [
-        "🔗 Open www.masecurite.interieur.gouv.fr"
+        "🔗 Open www.masecurite.interieur.gouv.fr", "📤 Share this answer"
     ]
 
 
@@ -252,7 +261,7 @@ async def test_start_help_sources_unknown_command_and_command_menus(
     }
     assert set(by_scope) == {("default", None), ("default", "en"), ("chat", None)}
     french_menu = [c["command"] for c in by_scope["default", None].params["commands"]]
-    assert french_menu == ["start", "help", "sources", "privacy", "ask"]
+    assert french_menu == ["start", "help", "sources", "privacy", "ask", "share"]
     assert "reindex" not in french_menu
     english_menu = by_scope["default", "en"].params["commands"]
     assert english_menu[0] == {"command": "start", "description": "About this bot"}
@@ -1020,6 +1029,28 @@ async def test_start_offers_example_questions_to_tap(
     assert "formulaire en ligne" in french.params["text"]
     [english], _ = await tap(stub, start_en, "ask:0:en")
     assert "Here is what the official documents say" in english.params["text"]
+
+
+async def test_a_link_to_one_answer_opens_it_and_share_gives_that_link_back(
+    stub: BotAPIStub, app: Application
+) -> None:
+    """t.me/<bot>?start=plainte-formulaire, opened from an English app, then /share."""
+    english = Sender(language_code="en")
+    [opened] = await exchange(
+        stub, USER_ID, lambda: stub.push_text("/start plainte-formulaire", sender=english))
+    assert_is_answer(opened)
+    assert opened.params["text"].startswith("Closest question: How do I file a complaint?\n\n")
+    assert "formulaire en ligne" in opened.params["text"].split("</blockquote>")[0]
+    share = share_url("plainte-formulaire", "How do I file a complaint?")
+    assert share in [b.get("url") for b in buttons(opened)]
+
+    [shared] = await exchange(stub, USER_ID, lambda: stub.push_text("/share", sender=english))
+    assert "https://t.me/stub_test_bot?start=plainte-formulaire" in shared.params["text"]
+    assert [b["url"] for b in buttons(shared)] == [share]
+
+    [welcome] = await exchange(
+        stub, USER_ID, lambda: stub.push_text("/start plainte-disparue", sender=english))
+    assert welcome.params["text"] == message("start", "en")
 
 
 async def test_a_button_whose_question_left_the_catalogue_only_says_so(

@@ -1,14 +1,16 @@
 """The buttons under the bot's messages, and what a pressed button's data names.
 
 Callback data is limited to 64 bytes, so buttons name things by short keys: "more",
-"vote:up", "ask:<place in the catalogue>:<language>", "upload:<choice>:<key>".
+"vote:up", "ask:<place in the catalogue>:<language>", "upload:<choice>:<key>". A link to one
+answer names its bank entry: t.me/<bot>?start=<entry id> (a /start payload allows 64 of
+A-Za-z0-9_-, which bank ids are: bot/bank.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -23,23 +25,41 @@ UPLOAD_CHOICES = ("replace", "keep", "cancel")
 Rows = list[list[InlineKeyboardButton]]
 
 
-def answer_keyboard(answer: Answer, catalogue: Catalogue) -> InlineKeyboardMarkup | None:
+def answer_keyboard(answer: Answer, catalogue: Catalogue,
+                    bot_username: str) -> InlineKeyboardMarkup | None:
     """Buttons under a reply: an answer's own, then the questions suggested instead."""
-    rows = excerpt_rows(answer) if answer.answered else []
+    rows = excerpt_rows(answer, bot_username) if answer.answered else []
     rows += suggestion_rows(answer.suggestions, answer.lang, catalogue)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def excerpt_rows(answer: Answer) -> Rows:
-    """An answer's links, "more" if there is more, and 👍/👎."""
+def excerpt_rows(answer: Answer, bot_username: str) -> Rows:
+    """An answer's links, "more" if there is more, "share" if it answers a bank entry, and
+    👍/👎."""
     rows = [[InlineKeyboardButton(message("open_link", answer.lang, host=urlsplit(link.url).netloc),
                                   url=link.url)] for link in answer.links[:3]]
     if answer.more:
         rows.append([InlineKeyboardButton(
             message("more_button", answer.lang, count=len(answer.more)), callback_data="more")])
+    if answer.matched_entry and answer.matched_question:
+        rows.append([share_button(bot_username, answer.matched_entry, answer.matched_question,
+                                  answer.lang)])
     rows.append([InlineKeyboardButton("👍", callback_data="vote:up"),
                  InlineKeyboardButton("👎", callback_data="vote:down")])
     return rows
+
+
+def deep_link(bot_username: str, entry_id: str) -> str:
+    """The link that opens a chat with the bot on one bank entry's answer."""
+    return f"https://t.me/{bot_username}?start={entry_id}"
+
+
+def share_button(bot_username: str, entry_id: str, label: str, lang: Lang) -> InlineKeyboardButton:
+    """Opens Telegram's "send to a chat" screen with the link to an entry's answer and its
+    question, so that one answer can be passed on (to a family group, an association)."""
+    shared = urlencode({"url": deep_link(bot_username, entry_id), "text": label}, quote_via=quote)
+    return InlineKeyboardButton(message("share_button", lang),
+                                url=f"https://t.me/share/url?{shared}")
 
 
 def suggestion_rows(texts: Sequence[str], lang: Lang, catalogue: Catalogue) -> Rows:
