@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import shutil
 import socket
 import sqlite3
@@ -277,6 +278,12 @@ def big_document(size: int) -> bytes:
     return "\n\n".join(paragraphs).encode()
 
 
+def passages_of(done: str) -> str:
+    """The passage count a rebuild's message gives ("… 6 documents, 2713 passages, …")."""
+    found = re.search(r"(\d+) passages", done)
+    return found.group(1) if found else "?"
+
+
 async def latency(stub: BotAPIStub, user: int) -> float:
     """Seconds from a question to its answer."""
     asked = time.monotonic()
@@ -317,7 +324,7 @@ async def questions_during_a_big_upload(work: Path) -> dict[str, object]:
     during.sort()
     return row("with embeddings, a 490 kB upload (questions every second during its "
                "rebuild), then a 925 kB one", len(before) + len(during) + 2,
-               f"rebuild {rebuild:.0f} s ({finished.params['text'].split(':')[-1].strip()}), "
+               f"rebuild {rebuild:.0f} s ({passages_of(finished.params['text'])} passages), "
                f"{progress} progress edits; {len(during)} questions during it: median "
                f"{during[len(during) // 2]:.2f} s, slowest {during[-1]:.2f} s (before: "
                f"{max(before):.2f} s); 925 kB refused: \"{refusal.params['text']}\"")
