@@ -17,13 +17,15 @@ from bot.render import reply_notices, source_line
 TELEGRAM_MAX_CHARS = 4096
 
 
-def render_excerpt_html(excerpt: Excerpt, number: int, lang: Lang) -> str:
-    """One excerpt: the quote with bold matches and live links, then its source."""
+def render_excerpt_html(excerpt: Excerpt, number: int | None, lang: Lang) -> str:
+    """One excerpt: the quote with bold matches and live links, then its source, numbered
+    unless it is sent on its own."""
     quote = _marked_up(excerpt)
     source = html.escape(source_line(excerpt.source, lang))
     if excerpt.source.url:
         source = f'<a href="{html.escape(excerpt.source.url)}">{source}</a>'
-    return f"<blockquote>{quote}</blockquote>\n{number}. <i>{source}</i>"
+    label = "" if number is None else f"{number}. "
+    return f"<blockquote>{quote}</blockquote>\n{label}<i>{source}</i>"
 
 
 def render_html(answer: Answer, limit: int = TELEGRAM_MAX_CHARS) -> str:
@@ -32,6 +34,15 @@ def render_html(answer: Answer, limit: int = TELEGRAM_MAX_CHARS) -> str:
     if answer.answered:
         blocks.extend(render_excerpt_html(e, n, answer.lang)
                       for n, e in enumerate(answer.shown, 1))
+    return join_blocks(blocks, limit)
+
+
+def render_excerpt_alone_html(answer: Answer, excerpt: Excerpt,
+                              limit: int = TELEGRAM_MAX_CHARS) -> str:
+    """One excerpt of an answer as a message of its own (an inline result sent into a
+    group): what the reply says before its excerpts (a hedged answer says so), then it."""
+    blocks = [html.escape(n) for n in reply_notices(answer)]
+    blocks.append(render_excerpt_html(excerpt, None, answer.lang))
     return join_blocks(blocks, limit)
 
 

@@ -18,6 +18,7 @@ from bot_testing.wire import (
     JSON,
     ApiError,
     UploadedFile,
+    check_html,
     inline_markup,
     text_content,
     unix_now,
@@ -25,6 +26,9 @@ from bot_testing.wire import (
 )
 
 _MAX_TEXT_LENGTH = 4096
+_MAX_INLINE_RESULTS = 50
+_MAX_RESULT_ID_BYTES = 64
+_QUERY_GONE = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -43,6 +47,7 @@ _HANDLERS = {
     "editMessageText": "_edit_message_text",
     "editMessageReplyMarkup": "_edit_message_reply_markup",
     "answerCallbackQuery": "_answer_callback_query",
+    "answerInlineQuery": "_answer_inline_query",
     "sendChatAction": "_send_chat_action",
     "setMyCommands": "_set_my_commands",
     "deleteMyCommands": "_delete_my_commands",
@@ -164,11 +169,32 @@ class ApiMethods(WebhookDelivery):
     async def _answer_callback_query(self, params: JSON) -> bool:
         query_id = params.get("callback_query_id")
         if query_id not in self._open_callback_queries:
-            raise ApiError(
-                400,
-                "Bad Request: query is too old and response timeout expired or query ID is invalid",
-            )
+            raise ApiError(400, _QUERY_GONE)
         self._open_callback_queries.remove(query_id)
+        return True
+
+    async def _answer_inline_query(self, params: JSON) -> bool:
+        """Checked as Telegram does: an open query, at most 50 results with distinct short
+        ids, each message a text Telegram would send (its HTML parsed)."""
+        query_id = params.get("inline_query_id")
+        if query_id not in self._open_inline_queries:
+            raise ApiError(400, _QUERY_GONE)
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise ApiError(400, "Bad Request: can't parse inline query results JSON object")
+        if len(results) > _MAX_INLINE_RESULTS:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if len(set(ids)) < len(ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        if any(not 0 < len(id_.encode()) <= _MAX_RESULT_ID_BYTES for id_ in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            text = self._message_text({"text": content.get("message_text", "")})
+            if content.get("parse_mode") == "HTML":
+                check_html(text)
+        self._open_inline_queries.remove(query_id)
         return True
 
     async def _send_chat_action(self, params: JSON) -> bool:

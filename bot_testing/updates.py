@@ -186,3 +186,12 @@ class UpdateBuilders(World):
         self._open_callback_queries.add(query["id"])
         self._push_update("callback_query", query)
         return query
+
+    def push_inline_query(self, query: str, *, sender: Sender = DEFAULT_SENDER) -> JSON:
+        """Type "@bot ``query``" in some chat, as a user of inline mode; return the query
+        (answerInlineQuery answers it once)."""
+        query_id = str(next(self._inline_ids))
+        inline_query = {"id": query_id, "from": sender.as_user(), "query": query, "offset": ""}
+        self._open_inline_queries.add(query_id)
+        self._push_update("inline_query", inline_query)
+        return inline_query

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http import HTTPStatus
 from typing import Any
 
@@ -21,7 +22,8 @@ from aiohttp import web
 JSON = dict[str, Any]
 
 # Form fields holding free text or opaque ids: never JSON-decoded, even when they look numeric.
-_TEXT_FIELDS = frozenset({"text", "caption", "callback_query_id", "file_id", "document", "url"})
+_TEXT_FIELDS = frozenset({"text", "caption", "callback_query_id", "inline_query_id", "file_id",
+                          "document", "url"})
 # Statuses a reverse proxy answers by itself, with an HTML page instead of Telegram's JSON.
 _PROXY_STATUSES = frozenset({502, 503, 504})
 _DESCRIPTIONS = {
@@ -33,6 +35,10 @@ _DESCRIPTIONS = {
     "make sure that only one bot instance is running",
     500: "Internal Server Error",
 }
+# The tags of Telegram's HTML parse mode.
+_HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
+                        "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"})
+_UNPARSABLE = "Bad Request: can't parse entities"
 # Bot commands ("/start", "/start@some_bot") and @mentions, as Telegram's clients detect them.
 _ENTITY_PATTERN = re.compile(
     r"(?<!\S)(?P<bot_command>/\w{1,32}(?:@\w{5,32})?)|(?<![\w@/])(?P<mention>@\w{5,32})"
@@ -157,3 +163,31 @@ def inline_markup(params: JSON) -> JSON | None:
     """The inline keyboard of a request; Telegram only echoes inline keyboards in messages."""
     markup = params.get("reply_markup")
     return markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+
+
+class _TelegramHtml(HTMLParser):
+    """Telegram's HTML parse mode, as far as refusing what it refuses: tags it does not know
+    and tags left open or closed out of turn."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HTML_TAGS:
+            raise ApiError(400, f'{_UNPARSABLE}: Unsupported start tag "{tag}"')
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            raise ApiError(400, f'{_UNPARSABLE}: Unexpected end tag "{tag}"')
+
+
+def check_html(text: str) -> None:
+    """Raise Telegram's error for a text its HTML parse mode would refuse."""
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser.open:
+        raise ApiError(400, f"{_UNPARSABLE}: Can't find end tag corresponding to start tag "
+                            f'"{parser.open[-1]}"')

@@ -1,8 +1,8 @@
 """The fake Telegram world on the other side of the stand-in.
 
 Kept in memory: the chats, the messages (the users' and the bot's) with their current version,
-the files, the pending updates, the bot's commands and the callback queries still open. Message
-and update ids are global and increasing.
+the files, the pending updates, the bot's commands and the callback and inline queries still
+open. Message and update ids are global and increasing.
 """
 
 from __future__ import annotations
@@ -65,10 +65,12 @@ class World:
         self._file_data: dict[str, bytes] = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._open_callback_queries: set[str] = set()
+        self._open_inline_queries: set[str] = set()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
         self._callback_ids = itertools.count(4_000_000_001)
+        self._inline_ids = itertools.count(5_000_000_001)
         self._changed = asyncio.Event()
         self._closing = False
 

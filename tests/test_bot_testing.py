@@ -17,7 +17,14 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     EndPointNotFound,
@@ -381,3 +388,32 @@ async def test_a_delayed_call_is_answered_late_and_carried_out_even_if_the_clien
         "lent", "abandonné", "rapide"]
     with pytest.raises(ValueError, match="negative"):
         stub.delay_next("sendMessage", -1)
+
+
+def article(result_id: str, text: str) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(result_id, "titre",
+                                    InputTextMessageContent(text, parse_mode="HTML"))
+
+
+@pytest.mark.parametrize(("results", "error"), [
+    ([article("1", "a"), article("1", "b")], "RESULT_ID_DUPLICATE"),
+    ([article("x" * 65, "a")], "RESULT_ID_INVALID"),
+    ([article(str(n), "a") for n in range(51)], "RESULTS_TOO_MUCH"),
+    ([article("1", "x" * 4097)], "message is too long"),
+    ([article("1", "<b>gras</i>")], "can't parse entities"),
+    ([article("1", "<blockquote>ouvert")], "can't parse entities"),
+    ([article("1", "<script>x</script>")], "can't parse entities"),
+])
+async def test_inline_answers_are_refused_as_telegram_refuses_them(
+    stub: BotAPIStub, results: list[InlineQueryResultArticle], error: str
+) -> None:
+    async with Bot(TOKEN, base_url=stub.base_url) as bot:
+        query = stub.push_inline_query("plainte", sender=Sender(7, "en"))
+        with pytest.raises(BadRequest, match=f"(?i){error}"):  # PTB rewrites the case
+            await bot.answer_inline_query(query["id"], results)
+        await bot.answer_inline_query(query["id"], [article("1", "<b>gras</b> &amp; net")])
+        with pytest.raises(BadRequest, match=r"(?i)query is too old"):  # answered once only
+            await bot.answer_inline_query(query["id"], [])
+        [update] = await bot.get_updates()
+    assert update.inline_query is not None and update.inline_query.query == "plainte"
+    assert update.inline_query.from_user.language_code == "en"

@@ -6,6 +6,9 @@ tests/test_telegram_e2e.py drives the whole bot over HTTP."""
 from __future__ import annotations
 
 import contextlib
+import html
+import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import pytest_asyncio
-from telegram import Chat, Message, MessageEntity, Update, User
+from telegram import Chat, InlineQuery, Message, MessageEntity, Update, User
 from telegram.error import NetworkError
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
@@ -43,6 +46,7 @@ from bot.telegram.state import (
 )
 from bot_testing.offline import OfflineRequest
 from tests.conftest import BOT_TOKEN
+from tests.verbatim import quoted_in_corpus
 
 BOT = User(id=777, first_name="Bot", is_bot=True, username="fuite_bot")
 CITIZEN = User(id=1001, first_name="Camille", is_bot=False)
@@ -344,3 +348,164 @@ def test_a_user_past_the_limit_is_told_once_and_answered_again_next_window() -> 
     now = WINDOW_SECONDS
     assert limit.admit(1) == "answer"
     assert len(limit) == 1  # the windows that are over are forgotten: user 2's is gone
+
+
+# --- inline mode: "@bot <question>" in any chat -------------------------------------------
+
+BROAD_QUESTION = "données de santé piratage tiers payant optique"  # six excerpts: five offered
+
+
+def inline_update(app: Any, text: str, *, language_code: str = "fr") -> Update:
+    """What Telegram sends as a citizen types "@bot <text>" in some chat."""
+    sender = User(CITIZEN.id, CITIZEN.first_name, False, language_code=language_code)
+    query = InlineQuery("42", sender, text, "")
+    query.set_bot(app.bot)
+    new = Update(2, inline_query=query)
+    new.set_bot(app.bot)
+    return new
+
+
+async def inline_results(app: Any, request: OfflineRequest, text: str,
+                         language_code: str = "fr") -> list[dict[str, Any]]:
+    """The results the bot offers for an inline query."""
+    await app.process_update(inline_update(app, text, language_code=language_code))
+    answered = request.sent("answerInlineQuery")[-1]
+    assert answered["is_personal"] is False and answered["cache_time"] == 300
+    return list(answered["results"])
+
+
+def sent_text(result: dict[str, Any]) -> str:
+    content = result["input_message_content"]
+    assert content["parse_mode"] == "HTML"
+    return str(content["message_text"])
+
+
+def grounded_quote(result: dict[str, Any]) -> str:
+    """The quote a result sends, as its reader sees it, checked to be verbatim and followed
+    by its source (the result's description)."""
+    text = sent_text(result)
+    quoted = re.search(r"<blockquote>(.*)</blockquote>\n<i>(.*)</i>$", text, re.DOTALL)
+    assert quoted is not None, text
+    quote, source = (html.unescape(re.sub(r"<[^>]+>", "", part)) for part in quoted.groups())
+    assert quoted_in_corpus(quote), quote
+    assert source == result["description"]
+    return quote
+
+
+async def test_an_inline_question_offers_its_excerpts_each_quoted_with_its_source(
+    offline,
+) -> None:
+    app, request = offline
+    results = await inline_results(app, request, BROAD_QUESTION)
+    assert len(results) == 5
+    assert len({r["id"] for r in results}) == 5
+    quotes = [grounded_quote(r) for r in results]
+    assert len(set(quotes)) == 5
+    assert all(r["description"].startswith(("Sénat", "Assemblée")) for r in results)
+    [plainte] = await inline_results(app, request, "comment porter plainte ?")
+    assert plainte["title"] == "Comment porter plainte ?"
+    assert "formulaire en ligne" in grounded_quote(plainte)
+    assert 'href="https://www.masecurite.interieur.gouv.fr' in sent_text(plainte)
+
+
+async def test_a_hedged_inline_answer_says_so_in_what_it_sends(offline) -> None:
+    app, request = offline
+    results = await inline_results(app, request, "Viamedis a-t-il été racheté par un concurrent ?")
+    assert results
+    for result in results:
+        assert sent_text(result).startswith(message("hedged", "fr"))
+        grounded_quote(result)
+
+
+async def test_a_declined_inline_question_offers_the_nearest_bank_questions(
+    offline, builder: AnswerBuilder
+) -> None:
+    app, request = offline
+    results = await inline_results(app, request, "recette de la tarte tatin")
+    nearest = builder.answer("recette de la tarte tatin").suggestions
+    assert [r["title"] for r in results] == list(nearest) != []
+    for result in results:
+        grounded_quote(result)
+        assert sent_text(result).startswith(
+            html.escape(message("matched_question", "fr", question=result["title"])))
+
+
+@pytest.mark.parametrize("code", ["fr", "en-GB"])
+async def test_an_empty_inline_query_offers_the_first_questions_in_the_users_language(
+    offline, builder: AnswerBuilder, code: str
+) -> None:
+    app, request = offline
+    lang = lang_of_client(code)
+    results = await inline_results(app, request, "", language_code=code)
+    assert [r["title"] for r in results] == list(builder.catalogue.examples(lang, 5))
+    for result in results:
+        grounded_quote(result)
+        assert message("intro", lang) in sent_text(result)
+    english = lang == "en"
+    assert ("answer published" in results[0]["description"]) is english
+
+
+def calls_of(monkeypatch: pytest.MonkeyPatch, builder: AnswerBuilder,
+             method: str) -> list[tuple[Any, ...]]:
+    """The arguments of each call of a builder's method from now on."""
+    calls: list[tuple[Any, ...]] = []
+    original = getattr(builder, method)
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(builder, method, counted)
+    return calls
+
+
+async def test_an_inline_query_typed_again_is_answered_from_the_cache_until_a_new_index(
+    offline, index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, request = offline
+    computed = calls_of(monkeypatch, app.bot_data.answers, "answer")
+    first = await inline_results(app, request, "comment porter plainte ?")
+    again = await inline_results(app, request, "  comment   porter plainte ? ")
+    assert computed == [("comment porter plainte ?",)]
+    assert again == first
+    app.bot_data.serve(AnswerBuilder(index))
+    computed_anew = calls_of(monkeypatch, app.bot_data.answers, "answer")
+    await inline_results(app, request, "comment porter plainte ?")
+    assert len(computed_anew) == 1
+
+
+async def test_bank_questions_offered_again_are_not_answered_again(
+    offline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, request = offline
+    answered_entries = calls_of(monkeypatch, app.bot_data.answers, "answer_entry")
+    first = await inline_results(app, request, "")
+    again = await inline_results(app, request, "bonjour")  # a greeting: the same questions
+    assert again == first
+    assert len(answered_entries) == len(first) == 5
+
+
+async def test_an_inline_query_with_a_social_security_number_warns_the_user_not_the_group(
+        offline) -> None:
+    app, request = offline
+    results = await inline_results(app, request, "plainte 1 85 05 78 006 084 36")
+    button = request.sent("answerInlineQuery")[-1].get("button")
+    assert results  # still answered
+    for result in results:  # what would be sent into the group holds no warning
+        assert "sécurité sociale" not in sent_text(result)
+        grounded_quote(result)
+    assert button is not None and button["start_parameter"] == "privacy"
+    assert button["text"] == message("inline_personal_data", "fr")
+    await inline_results(app, request, "comment porter plainte ?")
+    assert request.sent("answerInlineQuery")[-1].get("button") is None
+
+
+async def test_inline_queries_never_reach_the_log(
+    offline, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, request = offline
+    caplog.set_level(logging.DEBUG)
+    for text in ("ma recette secrète zorglub", "zorglub comment porter plainte ?"):
+        await inline_results(app, request, text)
+    assert caplog.records  # the log was captured at all: the calls' parameters among it
+    assert not [r for r in caplog.records if "zorglub" in r.getMessage()]

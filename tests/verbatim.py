@@ -23,3 +23,11 @@ def unquoted_pieces(excerpt: Excerpt) -> list[str]:
     does not hold word for word: none when the excerpt is verbatim."""
     source = corpus_file_text(excerpt.source.doc_id)
     return [piece for piece in excerpt.text.split(ELLIPSIS) if squeeze(piece) not in source]
+
+
+def quoted_in_corpus(quote: str) -> bool:
+    """Whether a quote as a reader sees it ("…" where text is left out) is word for word in
+    one file of the real corpus."""
+    pieces = [squeeze(piece) for piece in quote.split(ELLIPSIS)]
+    return any(all(piece in corpus_file_text(path.name) for piece in pieces)
+               for path in CORPUS.glob("*.md"))

@@ -200,6 +200,8 @@ async def slow_down(update: Update, context: BotContext) -> None:
     text = message("slow_down", user_lang(update), count=context.state.limit.senders.per_window)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
+    elif update.inline_query is not None:  # no results, for this user only and not cached
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
     else:
         await reply(update, text)
     await inbox.handled(update, context)

@@ -4,9 +4,9 @@ word, and the rest of that minute's messages are not answered.
 The limit is applied as updates arrive, not when they are handled: a flood then never piles up
 in the queue ahead of other people (300 users sending 15 questions each made a newcomer wait
 150 s), and what is not answered is never written to disk. Every update the bot would reply
-to counts (questions, commands, stickers, button presses), and it counts against who sent it:
-the user, or, for a channel's posts and a group's anonymous admins, who all share one user id,
-the chat.
+to counts (questions, commands, stickers, button presses, inline queries), and it counts
+against who sent it: the user, or, for a channel's posts and a group's anonymous admins, who
+all share one user id, the chat.
 """
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ def limited_sender(update: Update) -> int | None:
 
 
 def gets_reply(update: Update, username: str, bot_id: int) -> bool:
-    """Whether the bot would reply to the update: a button press, anything in a private chat,
-    a command or a text addressed to the bot elsewhere."""
-    if update.callback_query is not None:
+    """Whether the bot would reply to the update: a button press, an inline query, anything
+    in a private chat, a command or a text addressed to the bot elsewhere."""
+    if update.callback_query is not None or update.inline_query is not None:
         return True
     message = update.effective_message
     if message is None:
