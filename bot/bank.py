@@ -66,14 +66,20 @@ def read_bank(path: Path) -> tuple[tuple[BankEntry, ...], list[str]]:
     (malformed, or an id already taken); none if there is no such file. Raises ValueError,
     naming the file, when it is not TOML at all."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return parse_bank(path.read_bytes(), path.name)
     except FileNotFoundError:
         return (), []
+
+
+def parse_bank(data: bytes, name: str) -> tuple[tuple[BankEntry, ...], list[str]]:
+    """read_bank's work on a file's bytes (`name` is the file's, for the messages)."""
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path.name}: not a readable TOML question bank ({error})") from error
-    tables = data.get("entry", [])
+        raise ValueError(f"{name}: not a readable TOML question bank ({error})") from error
+    tables = parsed.get("entry", [])
     if not isinstance(tables, list):
-        raise ValueError(f"{path.name}: entries must be [[entry]] tables")
+        raise ValueError(f"{name}: entries must be [[entry]] tables")
     entries: list[BankEntry] = []
     warnings: list[str] = []
     taken: set[str] = set()
@@ -82,7 +88,7 @@ def read_bank(path: Path) -> tuple[tuple[BankEntry, ...], list[str]]:
         if entry is not None and entry.id in taken:
             entry, problem = None, f"id {table['id']!r} is used twice"
         if entry is None:
-            warnings.append(f"{path.name}: entry {number} skipped: {problem}")
+            warnings.append(f"{name}: entry {number} skipped: {problem}")
             continue
         taken.add(entry.id)
         entries.append(entry)
@@ -136,6 +142,19 @@ def link_bank(entries: Sequence[BankEntry], passages: Sequence[Passage]
             continue
         linked.append(replace(entry, passages=tuple(positions)))
     return tuple(linked), warnings
+
+
+def bank_problems(data: bytes, passages: Sequence[Passage]) -> list[str]:
+    """What keeps a new bank file from replacing the bank: each entry that would be skipped
+    (malformed, its id taken, an answer phrase in no passage), or the file itself; none
+    when every entry would be served."""
+    try:
+        entries, problems = parse_bank(data, BANK_FILE)
+    except ValueError as error:
+        return [str(error)]
+    if not entries and not problems:
+        return [f"{BANK_FILE}: no [[entry]] in the file"]
+    return problems + link_bank(entries, passages)[1]
 
 
 # A passage shorter than this many words holds nothing a citizen would ask about on its own.

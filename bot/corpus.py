@@ -11,6 +11,7 @@ import hashlib
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from bot.document_text import (
     split_sections,
     take_title,
 )
+from bot.files import replace_file
 from bot.metadata import DocumentMeta, MetadataProblem, document_meta, split_front_matter
 
 CORPUS_SUFFIXES = (".md", ".txt")
@@ -163,6 +165,11 @@ def check_file(name: str, size: int | None) -> None:
         raise FileRefused("bad_name")
     if Path(name).suffix.lower() not in CORPUS_SUFFIXES:
         raise FileRefused("bad_suffix")
+    check_size(size)
+
+
+def check_size(size: int | None) -> None:
+    """Raise FileRefused if a file of that size is too large for an admin to add."""
     if size is not None and size > MAX_FILE_BYTES:
         raise FileRefused("too_large", f"{MAX_FILE_BYTES // 1000}")
 
@@ -195,6 +202,15 @@ def add_file(corpus_dir: Path, name: str, data: bytes, *,
         existed = target.is_file()
         candidate.replace(target)
     return AddedFile(target.name, "replaced" if existed else "added")
+
+
+def remove_file(corpus_dir: Path, name: str) -> Callable[[], None]:
+    """Remove the corpus document of that name and return what puts it back. Only a name
+    corpus_files lists is removed: never a path (../, absolute) nor the question bank; any
+    other raises FileNotFoundError."""
+    if name not in {path.name for path in corpus_files(corpus_dir)}:
+        raise FileNotFoundError(name)
+    return replace_file(corpus_dir, name, None)
 
 
 def same_file(corpus_dir: Path, data: bytes) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,3 +24,19 @@ def write_atomically(folder: Path, name: str, write: Callable[[IO[Any]], object]
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def replace_file(folder: Path, name: str, data: bytes | None) -> Callable[[], None]:
+    """Write `folder/name` atomically, or remove it when `data` is None; return what puts
+    the file back as it was, for a change that a failed rebuild must undo."""
+    target = folder / name
+    before = target.read_bytes() if target.is_file() else None
+    _put(folder, name, data)
+    return functools.partial(_put, folder, name, before)
+
+
+def _put(folder: Path, name: str, data: bytes | None) -> None:
+    if data is None:
+        (folder / name).unlink(missing_ok=True)
+    else:
+        write_atomically(folder, name, lambda handle: handle.write(data), binary=True)

@@ -16,7 +16,7 @@ ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July"
                   "September", "October", "November", "December")
 # The Telegram menu: what everyone sees, and what admins see besides.
 CITIZEN_COMMANDS = ("start", "help", "sources", "privacy", "ask", "share")
-ADMIN_COMMANDS = ("reindex", "stats")
+ADMIN_COMMANDS = ("reindex", "stats", "docs", "remove")
 
 
 @cache

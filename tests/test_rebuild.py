@@ -5,6 +5,7 @@ file too big to index in reasonable time is refused with the limit said."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -127,14 +128,23 @@ async def offline_bot(tmp_path: Path, builder: AnswerBuilder,
                    request: pytest.FixtureRequest) -> AsyncIterator[tuple[Any, OfflineTelegram]]:
     """The bot's Application answering offline; parametrised with the OfflineTelegram."""
     offline = getattr(request, "param", None) or OfflineTelegram()
-    settings = Settings(telegram_bot_token=SecretStr(BOT_TOKEN), corpus_dir=tmp_path / "corpus",
+    async with offline_application(tmp_path / "corpus", tmp_path, builder, offline) as app:
+        yield app, offline
+
+
+@contextlib.asynccontextmanager
+async def offline_application(corpus_dir: Path, tmp_path: Path, builder: AnswerBuilder,
+                              offline: OfflineTelegram) -> AsyncIterator[Any]:
+    """The bot's Application, ADMIN_ID its admin, answering through `offline`, serving
+    `builder`'s index and rebuilding from `corpus_dir`."""
+    settings = Settings(telegram_bot_token=SecretStr(BOT_TOKEN), corpus_dir=corpus_dir,
                         index_dir=tmp_path / "index", database_path=tmp_path / "bot.sqlite3",
                         admin_user_ids=frozenset({ADMIN_ID}))
     app = build_application(settings, offline)
     async with app:
         app.bot_data.store.open()  # what post_init does, with serving the index
         app.bot_data.serve(builder)
-        yield app, offline
+        yield app
         app.bot_data.store.close()
 
 

@@ -824,6 +824,34 @@ async def test_a_same_named_upload_replaces_the_file_only_when_the_admin_says_so
     assert (corpus_dir / "tarte-2.md").read_bytes() == TARTE
 
 
+async def test_docs_then_remove_with_its_confirmation_button(
+    stub: BotAPIStub, app: Application, corpus_dir: Path
+) -> None:
+    dubois = "an-16-qe-18344-dubois.md"
+    [listing] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/docs", sender=ADMIN))
+    assert f"• {dubois} — " in listing.params["text"]
+
+    [asked] = await exchange(
+        stub, ADMIN_ID, lambda: stub.push_text(f"/remove {dubois}", sender=ADMIN))
+    assert asked.params["text"].startswith(f"Retirer « {dubois} » du corpus ?")
+    assert [b["text"] for b in buttons(asked)] == ["Retirer", "Annuler"]
+    assert (corpus_dir / dubois).is_file()
+
+    before = len(sent_to(stub, ADMIN_ID))
+    stub.push_callback_query(asked.result, callback_data(asked)[0], sender=ADMIN)
+    # The bank loses entries: the classifiers are trained again, some 30 s here.
+    await stub.wait_for("sendMessage", before + 1, predicate=to_chat(ADMIN_ID), timeout=120)
+    await settle(stub, ADMIN_ID)
+    report = sent_to(stub, ADMIN_ID)[before:-1]
+    assert report[0].params["text"].startswith(
+        f"« {dubois} » retiré du corpus.\nIndex reconstruit : 4 documents")
+    assert "questions de la banque qui ont perdu leur réponse" in report[0].params["text"]
+    assert not (corpus_dir / dubois).exists()
+    [listing] = await exchange(stub, ADMIN_ID, lambda: stub.push_text("/docs", sender=ADMIN))
+    assert listing.params["text"].startswith("Documents indexés (4) :")
+    assert dubois not in listing.params["text"]
+
+
 async def test_more_button_of_an_answer_the_bot_no_longer_keeps(
     stub: BotAPIStub, app: Application
 ) -> None:
@@ -1241,3 +1269,49 @@ async def test_a_store_that_cannot_be_written_never_stops_the_bot_answering(
     assert "handled updates not yet taken out of the inbox" in log_text
     assert "can be written again" in log_text
     assert "zorglub" not in log_text and log_text.count("without the inbox") <= 2
+
+
+# --- inline mode ---------------------------------------------------------------------------
+
+
+def inline_answers(stub: BotAPIStub, query: dict) -> list[ApiCall]:
+    return [call for call in stub.calls_of("answerInlineQuery", ok=True)
+            if call.params["inline_query_id"] == query["id"]]
+
+
+async def test_an_inline_query_offers_quotes_ready_to_send_into_any_chat(
+    stub: BotAPIStub, app: Application
+) -> None:
+    french = stub.push_inline_query("comment porter plainte ?")
+    english = stub.push_inline_query("", sender=Sender(OTHER_USER, language_code="en"))
+    await stub.wait_for("answerInlineQuery", 2)
+    [answered], [examples] = inline_answers(stub, french), inline_answers(stub, english)
+    for call in (answered, examples):
+        assert call.params["cache_time"] == 300 and call.params["is_personal"] is False
+        for result in call.params["results"]:
+            content = result["input_message_content"]
+            assert content["parse_mode"] == "HTML" and "<blockquote>" in content["message_text"]
+            assert result["description"] in parse_html(content["message_text"]).text
+    [plainte] = answered.params["results"]
+    assert plainte["title"] == "Comment porter plainte ?"
+    assert "formulaire en ligne" in plainte["input_message_content"]["message_text"]
+    catalogue = Catalogue(state(app).answers.index.bank)
+    assert [r["title"] for r in examples.params["results"]] == list(catalogue.examples("en", 5))
+
+
+async def test_inline_queries_count_toward_the_senders_limit(
+    stub: BotAPIStub, app: Application
+) -> None:
+    """Past MESSAGES_PER_MINUTE inline queries in the window, one empty answer and then none;
+    another user typing meanwhile gets all of theirs."""
+    hasty = [stub.push_inline_query("comment porter plainte ?")
+             for _ in range(MESSAGES_PER_MINUTE + 3)]
+    other = stub.push_inline_query("comment porter plainte ?", sender=Sender(OTHER_USER))
+    await idle(stub, app)
+    answers = [[call.params["results"] for call in inline_answers(stub, query)]
+               for query in hasty]
+    answered, (slowed, *ignored) = (answers[:MESSAGES_PER_MINUTE],
+                                    answers[MESSAGES_PER_MINUTE:])
+    assert all(len(results) == 1 and results[0] for results in answered)
+    assert slowed == [[]] and ignored == [[], []]
+    assert len(inline_answers(stub, other)) == 1

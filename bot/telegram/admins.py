@@ -13,8 +13,8 @@ import io
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -22,17 +22,24 @@ from telegram.error import TelegramError
 
 from bot.answer import AnswerBuilder
 from bot.corpus import AddedFile, Existing, FileRefused, add_file, check_file
+from bot.corpus_report import IndexChanges, index_changes
 from bot.index import IndexUnavailable, SearchIndex
 from bot.index_store import rebuild_index
 from bot.lang import Lang
 from bot.messages import format_count, format_date, message
+from bot.render_html import TELEGRAM_MAX_CHARS
 from bot.telegram.citizens import not_text, reply, user_lang
 from bot.telegram.keyboards import UPLOAD_CHOICES, upload_keyboard
 from bot.telegram.state import BotContext, BotState, PendingUpload
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TOP_DECLINED_SHOWN = 10
+# What a rebuild's report of changes names, the rest counted: documents or bank entries of
+# one kind, and the bank entries lost (each on its line, with why).
+NAMES_SHOWN = 20
+LOST_ENTRIES_SHOWN = 10
 CSV_NAME = "unanswered-questions.csv"
 # A cell starting so is a formula to a spreadsheet: a question could run one on the admin's.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -76,7 +83,8 @@ def ready_answers(index: SearchIndex) -> AnswerBuilder:
 async def reindex(update: Update, context: BotContext) -> None:
     lang = user_lang(update)
     started = await reply(update, message("reindex_started", lang))
-    await reply(update, await rebuild(context.state, lang, StatusMessage(update, started)))
+    rebuilt = await rebuild(context.state, lang, StatusMessage(update, started))
+    await reply_in_parts(update, rebuilt.text)
 
 
 class StatusMessage:
@@ -135,11 +143,25 @@ class RebuildProgress:
             await self._showing
 
 
-async def rebuild(state: BotState, lang: Lang, status: StatusMessage) -> str:
-    """Rebuild the index off the event loop and swap it in; on failure keep the old one.
-    `status` shows the progress of a long rebuild."""
+class Rebuilt(NamedTuple):
+    """Whether a rebuild's index is now served, and what to tell the admin about it."""
+
+    done: bool
+    text: str
+
+
+# A change of the corpus folder made just before a rebuild; it returns what undoes it.
+CorpusChange = Callable[[], Callable[[], None]]
+
+
+async def rebuild(state: BotState, lang: Lang, status: StatusMessage,
+                  change: CorpusChange | None = None) -> Rebuilt:
+    """Rebuild the index off the event loop and swap it in; on failure keep the old one
+    and undo `change` (made under the lock, before the rebuild), so that the corpus stays
+    the one the index serves. `status` shows the progress of a long rebuild."""
     async with state.rebuild_lock:
-        started = time.perf_counter()
+        undo = await asyncio.to_thread(change) if change is not None else None
+        before, started = state.answers.index, time.perf_counter()
         progress = RebuildProgress(status.show, lang)
         try:
             index = await asyncio.to_thread(rebuild_index, state.settings.corpus_dir,
@@ -147,14 +169,30 @@ async def rebuild(state: BotState, lang: Lang, status: StatusMessage) -> str:
         except (IndexUnavailable, OSError) as error:
             log.error("index rebuild failed: %s", error)
             state.metrics.rebuilds.labels("failed").inc()
-            return message("reindex_failed", lang, error=error)
+            return Rebuilt(False, await failure(error, undo, lang))
         finally:
             await progress.settled()
         state.serve(await asyncio.to_thread(ready_answers, index))
         state.metrics.rebuilds.labels("ok").inc()
         state.metrics.rebuild_seconds.observe(time.perf_counter() - started)
+    return Rebuilt(True, rebuilt_report(before, index, time.perf_counter() - started, lang))
+
+
+async def failure(error: Exception, undo: Callable[[], None] | None, lang: Lang) -> str:
+    """Put the corpus back as it was, and say that the rebuild failed."""
+    text = message("reindex_failed", lang, error=error)
+    if undo is not None:
+        await asyncio.to_thread(undo)
+        text += "\n" + message("change_undone", lang)
+    return text
+
+
+def rebuilt_report(before: SearchIndex, index: SearchIndex, seconds: float, lang: Lang) -> str:
+    """The new index's size, what changed since the one before, the files skipped and the
+    warnings."""
     text = message("reindex_done", lang, documents=len(index.documents),
-                   passages=len(index.passages), seconds=time.perf_counter() - started)
+                   passages=len(index.passages), seconds=seconds)
+    text += "\n" + changes_report(index_changes(before, index), lang)
     if index.skipped:
         text += "\n" + message("reindex_skipped", lang) + "\n" + "\n".join(index.skipped)
     if index.warnings:
@@ -162,12 +200,44 @@ async def rebuild(state: BotState, lang: Lang, status: StatusMessage) -> str:
     return text
 
 
+def changes_report(changes: IndexChanges, lang: Lang) -> str:
+    """A few lines however big the change: a new bank can add or lose every entry."""
+    if not changes:
+        return message("changes_none", lang)
+    lines = [message("changes", lang)]
+    for kind in ("added", "removed", "changed", "entries_added"):
+        if names := getattr(changes, kind):
+            shown = ", ".join(names[:NAMES_SHOWN])
+            if len(names) > NAMES_SHOWN:
+                shown += " " + message("more_not_shown", lang, count=len(names) - NAMES_SHOWN)
+            lines.append(message(f"changes_{kind}", lang, names=shown))
+    if lost := changes.entries_lost:
+        lines.append(message("changes_entries_lost", lang, count=len(lost)))
+        lines += [f"  {entry_id}: {why or message('changes_left_bank', lang)}"
+                  for entry_id, why in lost[:LOST_ENTRIES_SHOWN]]
+        if len(lost) > LOST_ENTRIES_SHOWN:
+            lines.append(message("more_not_shown", lang, count=len(lost) - LOST_ENTRIES_SHOWN))
+    return "\n".join(lines)
+
+
+def admin_document(handler: Handler) -> Handler:
+    """Run the handler for an admin's document only; anyone else's is a document a citizen
+    sent, answered as such."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if not context.state.is_admin(update):
+            await not_text(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+@admin_document
 async def upload(update: Update, context: BotContext) -> None:
     """An admin's .txt or .md document: checked, added to the corpus, indexed. A different
     file of the same name is replaced only if the admin says so."""
-    if not context.state.is_admin(update):
-        await not_text(update, context)
-        return
     assert update.effective_message is not None and update.effective_message.document
     document = update.effective_message.document
     name = document.file_name or ""
@@ -199,28 +269,58 @@ async def add(update: Update, context: BotContext, name: str, data: bytes,
         return
     text = message(f"upload_{added.outcome}", lang, name=added.name)
     if added.outcome != "unchanged":
-        text += "\n" + await rebuild(state, lang, StatusMessage(update))
-    await reply(update, text)
+        text += "\n" + (await rebuild(state, lang, StatusMessage(update))).text
+    await reply_in_parts(update, text)
 
 
 @admin_command
 async def upload_choice(update: Update, context: BotContext) -> None:
     """The admin's answer to "replace, keep both, or cancel?" for an upload."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, choice, key = query.data.split(":", 2)
-    pending = context.chat.uploads.pop(key, None) if context.chat is not None else None
-    lang = user_lang(update)
-    if pending is None or choice not in UPLOAD_CHOICES:
-        await query.answer(message("upload_gone", lang), show_alert=True)
+    chat = context.chat
+    made = await choice_made(update, chat.uploads if chat else {}, UPLOAD_CHOICES, "upload_gone")
+    if made is None:
         return
-    await query.answer()
-    await query.edit_message_reply_markup(None)  # the choice is made: no more buttons
+    choice, pending = made
     if choice == "cancel":
-        await reply(update, message("upload_cancelled", lang))
+        await reply(update, message("upload_cancelled", user_lang(update)))
         return
     await add(update, context, pending.name, pending.data,
               "replace" if choice == "replace" else "keep")
+
+
+async def choice_made(update: Update, pending: dict[str, T], choices: Sequence[str],
+                      gone: str) -> tuple[str, T] | None:
+    """A pressed choice button ("<kind>:<choice>:<key>"): the choice and what waited for it
+    (taken out), its buttons removed; None, with the `gone` message, for a choice no longer
+    waiting (pressed twice, the chat's data dropped) or forged."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, choice, key = query.data.split(":", 2)
+    waiting = pending.pop(key, None)
+    if waiting is None or choice not in choices:
+        await query.answer(message(gone, user_lang(update)), show_alert=True)
+        return None
+    await query.answer()
+    await query.edit_message_reply_markup(None)  # the choice is made: no more buttons
+    return choice, waiting
+
+
+async def reply_in_parts(update: Update, text: str) -> None:
+    """Send a text of any length, its lines packed into as few messages as Telegram takes."""
+    for part in packed(text.split("\n"), TELEGRAM_MAX_CHARS):
+        await reply(update, part)
+
+
+def packed(lines: list[str], limit: int) -> list[str]:
+    """Lines joined into as few texts of at most `limit` characters as they fit in, in
+    order; a line longer than that is cut."""
+    texts: list[str] = []
+    for line in (line[:limit] for line in lines):
+        if texts and len(texts[-1]) + 1 + len(line) <= limit:
+            texts[-1] += "\n" + line
+        else:
+            texts.append(line)
+    return texts
 
 
 def refused(refusal: FileRefused, lang: Lang) -> str:

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -27,7 +28,7 @@ from bot.logs import configure_logging
 from bot.messages import ADMIN_COMMANDS, CITIZEN_COMMANDS, command_menu, message
 from bot.store import StoreError
 from bot.stores import store_for
-from bot.telegram import admins, citizens, inbox
+from bot.telegram import admins, citizens, corpus_admin, inbox, inline
 from bot.telegram.citizens import user_lang
 from bot.telegram.health import (
     ListenError,
@@ -152,15 +153,20 @@ def build_application(settings: Settings, request: BaseRequest | None = None) ->
         CommandHandler("share", citizens.share),
         CommandHandler("reindex", admins.reindex),
         CommandHandler("stats", admins.stats),
+        CommandHandler("docs", corpus_admin.docs),
+        CommandHandler("remove", corpus_admin.remove),
         MessageHandler(filters.COMMAND, citizens.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, citizens.question),
+        MessageHandler(corpus_admin.BANK_DOCUMENT & private, corpus_admin.replace_bank),
         MessageHandler(filters.Document.ALL & private, admins.upload),
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private, citizens.not_text),
         CallbackQueryHandler(citizens.more, pattern=r"^more$"),
         CallbackQueryHandler(citizens.vote, pattern=r"^vote:(up|down)$"),
         CallbackQueryHandler(citizens.ask_suggestion, pattern=r"^ask:"),
         CallbackQueryHandler(admins.upload_choice, pattern=r"^upload:"),
+        CallbackQueryHandler(corpus_admin.removal_choice, pattern=r"^remove:\w+:\w+$"),
         CallbackQueryHandler(citizens.unknown_button),
+        InlineQueryHandler(inline.inline_query),
     ])
     application.add_handler(TypeHandler(Update, inbox.handled), LAST_GROUP)
     application.add_error_handler(on_error)

@@ -1,9 +1,10 @@
 """The buttons under the bot's messages, and what a pressed button's data names.
 
 Callback data is limited to 64 bytes, so buttons name things by short keys: "more",
-"vote:up", "ask:<place in the catalogue>:<language>", "upload:<choice>:<key>". A link to one
-answer names its bank entry: t.me/<bot>?start=<entry id> (a /start payload allows 64 of
-A-Za-z0-9_-, which bank ids are: bot/bank.py).
+"vote:up", "ask:<place in the catalogue>:<language>", "upload:<choice>:<key>",
+"remove:<choice>:<key>". A link to one answer names its bank entry:
+t.me/<bot>?start=<entry id> (a /start payload allows 64 of A-Za-z0-9_-, which bank ids
+are: bot/bank.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.suggestions import Catalogue
 
 SUGGESTION_DATA = re.compile(r"ask:(\d{1,4}):(fr|en)")
 UPLOAD_CHOICES = ("replace", "keep", "cancel")
+REMOVAL_CHOICES = ("confirm", "cancel")
 
 Rows = list[list[InlineKeyboardButton]]
 
@@ -87,8 +89,19 @@ def suggested_question(data: str, catalogue: Catalogue) -> str | None:
 
 def upload_keyboard(key: str, lang: Lang) -> InlineKeyboardMarkup:
     """Replace the corpus file of the same name, keep both, or cancel."""
+    return choice_keyboard("upload", UPLOAD_CHOICES, key, lang)
+
+
+def removal_keyboard(key: str, lang: Lang) -> InlineKeyboardMarkup:
+    """Remove the document from the corpus, or cancel."""
+    return choice_keyboard("remove", REMOVAL_CHOICES, key, lang)
+
+
+def choice_keyboard(action: str, choices: Sequence[str], key: str,
+                    lang: Lang) -> InlineKeyboardMarkup:
+    """One button a choice about the pending `action` named by `key`: "<action>:<choice>:<key>"."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(message(f"upload_{choice}_button", lang),
-                             callback_data=f"upload:{choice}:{key}")
-        for choice in UPLOAD_CHOICES
+        InlineKeyboardButton(message(f"{action}_{choice}_button", lang),
+                             callback_data=f"{action}:{choice}:{key}")
+        for choice in choices
     ]])

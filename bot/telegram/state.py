@@ -1,7 +1,8 @@
 """What the Telegram bot keeps between updates, typed through python-telegram-bot's
 ContextTypes: the bot's state (settings, the index served, the store of statistics and
 unhandled updates, which chats are recent) and each chat's own (the answers whose "more"
-button can still be pressed, uploads awaiting an admin's choice), kept for recent chats only."""
+button can still be pressed, uploads and removals awaiting an admin's choice), kept for
+recent chats only."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import InlineQueryResultArticle, Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.answer import Answer, AnswerBuilder
 from bot.config import Settings
+from bot.lang import Lang
 from bot.logs import ThrottledLog
 from bot.store import BotStore
 from bot.telegram.health import Health
@@ -30,6 +32,9 @@ ASKERS_KEPT_PER_CHAT = 100
 # The chats whose data is kept: the most recent ones (the data of a chat is at most
 # ANSWERS_KEPT_PER_CHAT answers, each some kilobytes).
 CHATS_KEPT = 1000
+# Inline queries' results kept, by query and language: the most recently asked (each some
+# kilobytes), so that a question many people type is answered once.
+INLINE_RESULTS_KEPT = 2000
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -48,6 +53,7 @@ class BotState:
         self.health = Health()
         self.rebuild_lock = asyncio.Lock()
         self._recent_chats: OrderedDict[int, None] = OrderedDict()
+        self.inline_results = InlineResultsCache()
         # Statistics the store failed to write: one line a minute, however many answers.
         self.uncounted = ThrottledLog(logging.getLogger("bot.telegram.citizens"))
 
@@ -79,6 +85,7 @@ class BotState:
     def serve(self, builder: AnswerBuilder) -> None:
         """Swap in a new index: one assignment, so a question sees the old or the new."""
         self.builder = builder
+        self.inline_results = InlineResultsCache()  # the old index's results are stale
         index = builder.index
         self.metrics.index_served(len(index.documents), len(index.passages), index.built_at)
 
@@ -90,6 +97,31 @@ class BotState:
         """Note a chat as the most recent; the chats no longer among the CHATS_KEPT most
         recent, whose data is to be dropped."""
         return _keep(self._recent_chats, chat_id, None, CHATS_KEPT)
+
+
+InlineKey = tuple[str, Lang]
+InlineResults = tuple[InlineQueryResultArticle, ...]
+EntryResults = dict[InlineKey, InlineQueryResultArticle | None]  # None: no quote to send
+
+
+class InlineResultsCache:
+    """Inline results by (query, language), the INLINE_RESULTS_KEPT most recently used:
+    a repeated query costs a lookup instead of an answer. And each bank entry's result by
+    (entry id, language), as many as the bank has: declined queries offer the same few
+    entries, each otherwise an answer to compute again."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[InlineKey, InlineResults] = OrderedDict()
+        self.entries: EntryResults = {}
+
+    def get(self, key: InlineKey) -> InlineResults | None:
+        results = self._kept.get(key)
+        if results is not None:
+            self._kept.move_to_end(key)
+        return results
+
+    def keep(self, key: InlineKey, results: InlineResults) -> None:
+        _keep(self._kept, key, results, INLINE_RESULTS_KEPT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +138,8 @@ class ChatData:
     def __init__(self) -> None:
         self.answers: OrderedDict[int, Answer] = OrderedDict()  # by the reply's message id
         self.uploads: OrderedDict[str, PendingUpload] = OrderedDict()  # by a random key
+        # Documents an admin asked to remove, waiting for "remove or cancel", by a random key.
+        self.removals: OrderedDict[str, str] = OrderedDict()
         # The bank entry each user's last answer here answers (None: none), by user id.
         self.last_entries: OrderedDict[int, str | None] = OrderedDict()
 
@@ -118,9 +152,18 @@ class ChatData:
 
     def keep_upload(self, upload: PendingUpload) -> str:
         """Keep an upload for a later choice; the key names it in the buttons' data."""
-        key = secrets.token_hex(4)
-        _keep(self.uploads, key, upload, UPLOADS_KEPT_PER_CHAT)
-        return key
+        return _keep_by_new_key(self.uploads, upload, UPLOADS_KEPT_PER_CHAT)
+
+    def keep_removal(self, name: str) -> str:
+        """Keep a document's removal for its confirmation; the key names it in the buttons."""
+        return _keep_by_new_key(self.removals, name, UPLOADS_KEPT_PER_CHAT)
+
+
+def _keep_by_new_key(kept: OrderedDict[str, V], value: V, limit: int) -> str:
+    """Keep a value under a new random key, short enough for a button's data."""
+    key = secrets.token_hex(4)
+    _keep(kept, key, value, limit)
+    return key
 
 
 def _keep(kept: OrderedDict[K, V], key: K, value: V, limit: int) -> list[K]:
