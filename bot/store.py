@@ -96,6 +96,15 @@ class Statistics:
     down: int
     top_unanswered: list[tuple[str, int]]
 
+    @classmethod
+    def of(cls, counts: dict[str, int], since: str,
+           top_unanswered: list[tuple[str, int]]) -> Statistics:
+        """The statistics from a store's counts (by name) and its first day (ISO)."""
+        return cls(since=date.fromisoformat(since), answered=counts.get("answered", 0),
+                   hedged=counts.get("hedged", 0), declined=counts.get("declined", 0),
+                   up=counts.get("up", 0), down=counts.get("down", 0),
+                   top_unanswered=top_unanswered)
+
 
 @dataclass(frozen=True, slots=True)
 class Unhandled:
@@ -103,6 +112,14 @@ class Unhandled:
 
     retried: list[str]
     dropped: list[int]
+
+
+def counted_outcome(answer: Answer) -> str | None:
+    """What an answer counts as in the statistics: "answered", "hedged" or "declined" (the
+    documents do not answer it); None for what is no question (thanks, a refusal)."""
+    if not answer.answered:
+        return "declined" if answer.outcome == "not_found" else None
+    return "answered" if answer.confident else "hedged"
 
 
 def unanswered_question(answer: Answer) -> str:
@@ -114,7 +131,7 @@ def unanswered_question(answer: Answer) -> str:
 class SenderCounter(Protocol):
     """Messages counted per sender in one place for every process of the bot."""
 
-    failing_since: float | None  # the store's health: see _watched
+    failing_since: float | None  # the store's health: see watched_write
 
     def count_message(self, sender: int, window_seconds: float) -> int:
         """Count a message of the sender; how many it has sent in its current window (one
@@ -146,7 +163,7 @@ class BotStore(Protocol):
 
 
 class StoreHealth:
-    """A store's health, which `_watched` keeps: `failing_since` is set by a write that fails
+    """A store's health, which `watched_write` keeps: `failing_since` is set by a write that fails
     and cleared by one that succeeds."""
 
     errors: ClassVar[tuple[type[Exception], ...]]  # what a failing write raises
@@ -157,7 +174,7 @@ class StoreHealth:
         self.last_error = ""
 
 
-def _watched(method: Callable[Concatenate[H, P], R]) -> Callable[Concatenate[H, P], R]:
+def watched_write(method: Callable[Concatenate[H, P], R]) -> Callable[Concatenate[H, P], R]:
     """A write of the store, noted in its health, so a supervisor can see a store that cannot
     be written (a full disk, a lock held too long) while the bot goes on answering."""
 
@@ -292,14 +309,13 @@ class Store(StoreHealth):
 
     # -- statistics ----------------------------------------------------------------------------
 
-    @_watched
+    @watched_write
     def record(self, answer: Answer) -> None:
         """Count an answer; keep a question the documents do not answer (declined, or answered
         only with the closest passages), redacted."""
-        if not answer.answered and answer.outcome != "not_found":
+        outcome = counted_outcome(answer)
+        if outcome is None:
             return
-        outcome = ("declined" if not answer.answered
-                   else "answered" if answer.confident else "hedged")
         with self._lock, self.db as db:
             _count(db, outcome)
             if outcome == "answered":
@@ -311,7 +327,7 @@ class Store(StoreHealth):
                        "unanswered ORDER BY count, last_asked LIMIT max(0, "
                        "(SELECT count(*) FROM unanswered) - ?))", (MAX_UNANSWERED_QUESTIONS,))
 
-    @_watched
+    @watched_write
     def vote(self, voter: int, reply_id: str, vote: str) -> bool:
         """Count a vote ("up" or "down") once per person and reply; False if already counted."""
         key = hashlib.sha256(self._salt + f":{voter}:{reply_id}".encode()).digest()[:16]
@@ -324,12 +340,7 @@ class Store(StoreHealth):
     def statistics(self, top: int) -> Statistics:
         with self._lock:
             counts = dict(self.db.execute("SELECT name, value FROM counts").fetchall())
-            return Statistics(
-                since=date.fromisoformat(_meta(self.db, "since")),
-                answered=counts.get("answered", 0), hedged=counts.get("hedged", 0),
-                declined=counts.get("declined", 0),
-                up=counts.get("up", 0), down=counts.get("down", 0),
-                top_unanswered=self._unanswered(top))
+            return Statistics.of(counts, _meta(self.db, "since"), self._unanswered(top))
 
     def unanswered(self) -> list[tuple[str, int]]:
         """Every unanswered question kept, with how often it was asked, most asked first."""
@@ -340,7 +351,7 @@ class Store(StoreHealth):
         return self.db.execute("SELECT question, count FROM unanswered "
                                "ORDER BY count DESC, last_asked DESC LIMIT ?", (limit,)).fetchall()
 
-    @_watched
+    @watched_write
     def probe(self) -> int:
         """Write a line (a store that cannot be written shows in `failing_since` even when no
         update comes) and count the updates the inbox holds: the readiness check's."""
@@ -352,7 +363,7 @@ class Store(StoreHealth):
 
     # -- the inbox -----------------------------------------------------------------------------
 
-    @_watched
+    @watched_write
     def keep(self, update_id: int, payload: str) -> bool:
         """Write an update to the inbox; False for one already there or handled (a copy:
         the same id and the same content)."""
@@ -360,9 +371,9 @@ class Store(StoreHealth):
             return db.execute(
                 "INSERT OR IGNORE INTO inbox (update_id, payload) SELECT ?, ? WHERE NOT EXISTS "
                 "(SELECT 1 FROM handled WHERE update_id = ? AND digest = ?)",
-                (update_id, payload, update_id, _digest(payload))).rowcount == 1
+                (update_id, payload, update_id, content_digest(payload))).rowcount == 1
 
-    @_watched
+    @watched_write
     def handled(self, update_id: int) -> None:
         """The update was handled: its text leaves the inbox, and the disk, and its id is
         remembered a while."""
@@ -421,7 +432,7 @@ def _count(db: sqlite3.Connection, name: str) -> None:
                "DO UPDATE SET value = value + 1", (name,))
 
 
-def _digest(payload: str) -> bytes:
+def content_digest(payload: str) -> bytes:
     """What tells two updates of one id apart: a hash of the update's content."""
     return hashlib.sha256(payload.encode()).digest()[:16]
 
@@ -431,7 +442,7 @@ def _forget(db: sqlite3.Connection, update_ids: list[int]) -> None:
     HANDLED_IDS_KEPT)."""
     rows = (db.execute("SELECT update_id, payload FROM inbox WHERE update_id = ?",
                        (update_id,)).fetchone() for update_id in update_ids)
-    held = [(update_id, _digest(payload)) for update_id, payload in filter(None, rows)]
+    held = [(update_id, content_digest(payload)) for update_id, payload in filter(None, rows)]
     db.executemany("DELETE FROM inbox WHERE update_id = ?", [(i,) for i in update_ids])
     db.executemany("INSERT OR IGNORE INTO handled (update_id, digest) VALUES (?, ?)", held)
     db.execute("DELETE FROM handled WHERE seq <= (SELECT max(seq) FROM handled) - ?",

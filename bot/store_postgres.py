@@ -45,9 +45,10 @@ from bot.store import (
     StoreError,
     StoreHealth,
     Unhandled,
-    _digest,
-    _watched,
+    content_digest,
+    counted_outcome,
     unanswered_question,
+    watched_write,
 )
 
 log = logging.getLogger(__name__)
@@ -205,13 +206,12 @@ class PostgresStore(StoreHealth):
 
     # -- statistics ----------------------------------------------------------------------------
 
-    @_watched
+    @watched_write
     def record(self, answer: Answer) -> None:
         """Count an answer; keep a question the documents do not answer, redacted."""
-        if not answer.answered and answer.outcome != "not_found":
+        outcome = counted_outcome(answer)
+        if outcome is None:
             return
-        outcome = ("declined" if not answer.answered
-                   else "answered" if answer.confident else "hedged")
         with self.pool.connection() as db:
             _count(db, outcome)
             if outcome == "answered":
@@ -223,7 +223,7 @@ class PostgresStore(StoreHealth):
                        "unanswered ORDER BY count, last_asked LIMIT greatest(0, "
                        "(SELECT count(*) FROM unanswered) - %s))", (MAX_UNANSWERED_QUESTIONS,))
 
-    @_watched
+    @watched_write
     def vote(self, voter: int, reply_id: str, vote: str) -> bool:
         """Count a vote ("up" or "down") once per person and reply; False if already counted."""
         key = hashlib.sha256(self._salt + f":{voter}:{reply_id}".encode()).digest()[:16]
@@ -237,12 +237,7 @@ class PostgresStore(StoreHealth):
     def statistics(self, top: int) -> Statistics:
         with self.pool.connection() as db:
             counts: dict[str, int] = dict(db.execute("SELECT name, value FROM counts").fetchall())
-            return Statistics(
-                since=date.fromisoformat(_meta(db, "since")),
-                answered=counts.get("answered", 0), hedged=counts.get("hedged", 0),
-                declined=counts.get("declined", 0),
-                up=counts.get("up", 0), down=counts.get("down", 0),
-                top_unanswered=_unanswered(db, top))
+            return Statistics.of(counts, _meta(db, "since"), _unanswered(db, top))
 
     def unanswered(self) -> list[tuple[str, int]]:
         """Every unanswered question kept, with how often it was asked, most asked first."""
@@ -251,7 +246,7 @@ class PostgresStore(StoreHealth):
 
     # -- the per-sender limit ------------------------------------------------------------------
 
-    @_watched
+    @watched_write
     def count_message(self, sender: int, window_seconds: float) -> int:
         """Count a message of the sender, for every replica at once: one upsert, which starts
         a new window when the sender's last one is over."""
@@ -268,7 +263,7 @@ class PostgresStore(StoreHealth):
 
     # -- the inbox -----------------------------------------------------------------------------
 
-    @_watched
+    @watched_write
     def keep(self, update_id: int, payload: str) -> bool:
         """Write an update to the inbox, claimed by this replica; False for one already there
         or handled (a copy: the same id and the same content), by any replica."""
@@ -277,17 +272,17 @@ class PostgresStore(StoreHealth):
                 "INSERT INTO inbox (update_id, digest, payload, claimed_by, lease_until) "
                 "VALUES (%s, %s, %s, %s, statement_timestamp() + make_interval(secs => %s)) "
                 "ON CONFLICT (update_id, digest) DO NOTHING",
-                (update_id, _digest(payload), payload, self.replica, LEASE_SECONDS),
+                (update_id, content_digest(payload), payload, self.replica, LEASE_SECONDS),
             ).rowcount == 1
 
-    @_watched
+    @watched_write
     def handled(self, update_id: int) -> None:
         """The update was handled: its text leaves the inbox, its id and digest stay a while
         (the last HANDLED_IDS_KEPT)."""
         with self.pool.connection() as db:
             _forget(db, "update_id = %s", (update_id,))
 
-    @_watched
+    @watched_write
     def take_unhandled(self) -> Unhandled:
         """The updates no live replica holds (their leases over), oldest first, now this
         replica's: those taken over fewer than MAX_RETRIES times before are returned, the
@@ -310,7 +305,7 @@ class PostgresStore(StoreHealth):
         return Unhandled([payload for _, _, payload, retries in rows if retries <= MAX_RETRIES],
                          [update_id for update_id, _ in dropped])
 
-    @_watched
+    @watched_write
     def probe(self) -> int:
         """Write a row (a store that cannot be written shows in `failing_since` even when no
         update comes) and count the unhandled updates, every replica's: the readiness
@@ -323,7 +318,7 @@ class PostgresStore(StoreHealth):
 
     # -- the lease thread ----------------------------------------------------------------------
 
-    @_watched
+    @watched_write
     def renew_leases(self) -> None:
         """Extend the leases of the updates this replica holds, and forget the sender windows
         long over."""
@@ -342,8 +337,6 @@ class PostgresStore(StoreHealth):
                 self._renew_failures.warning(
                     "leases not renewed (%s): another replica takes this one's updates over "
                     "once they end, and may answer some twice", self._said(error))
-
-
 
 
 def _one(db: psycopg.Connection[Any], query: str, params: Params | None = None) -> Any:
