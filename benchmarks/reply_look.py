@@ -1,15 +1,19 @@
 """How a reply looks on a phone: the bot's answer to every question of the bank (its label in
-each language, as a citizen asking it or tapping its suggestion gets it), rendered as the bot
-sends it to Telegram (bot.render_html, the buttons of bot.telegram.keyboards) in a 360 px wide
-client, measured in lines; and a screenshot of one reply for the README.
+each language, as a citizen asking it or tapping its suggestion gets it), and to the questions
+the classifiers learn to hedge or decline (bot/data), rendered as the bot sends it to Telegram
+(bot.render_html, the buttons of bot.telegram.keyboards) in a 360 px wide client, measured in
+lines; and a screenshot of one reply for the README.
 
     .venv/bin/python -m benchmarks.reply_look [--screenshot docs/reply.png]
 
-Needs Chromium (Debian's package `chromium`), run headless; nothing else is downloaded. The
-client is Telegram for Android's defaults, as measured on a 360 × 640 dp phone: messages at
-16 px with lines of 21 px, a bubble's text 296 px wide (8 px of screen margin and 12 px of
-bubble padding each side, 16 px of scroll bar and tail), inline buttons 44 px a row; the
-messages' area is 640 − 24 (status bar) − 56 (title bar) − 48 (input bar) = 512 px.
+Needs Chromium and Roboto (Debian's packages `chromium`, `fonts-roboto-unhinted`), run
+headless; nothing else is downloaded. Without Roboto the text is set in a wider font and the
+figures are pessimistic. The client is Telegram for Android's defaults, as measured on a
+360 × 640 dp phone: messages in Roboto at 16 px with lines of 21 px, a bubble's text 296 px
+wide (8 px of screen margin and 12 px of bubble padding each side, 16 px of scroll bar and
+tail), a quote a block of its own (the line break that ends it starts the next line, not an
+empty one), inline buttons 44 px a row; the messages' area is 640 − 24 (status bar) − 56
+(title bar) − 48 (input bar) = 512 px.
 """
 
 from __future__ import annotations
@@ -24,13 +28,18 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from telegram import InlineKeyboardMarkup
+
 from bot.answer import Answer, AnswerBuilder
+from bot.classifiers import EVERYDAY_FILE, UNANSWERED_FILE, training_questions
 from bot.index_store import load_or_build_index
 from bot.lang import LANGS
-from bot.render_html import render_html
-from bot.telegram.keyboards import answer_keyboard
+from bot.render_html import render_excerpt_html, render_html
+from bot.telegram.keyboards import answer_keyboard, page_keyboard
 from bot_testing.process import REPO
 
+# A message's HTML and its buttons.
+Shown = tuple[str, InlineKeyboardMarkup | None]
 SCREEN_PX = 512
 LINE_PX = 21
 BUTTON_ROW_PX = 44
@@ -38,10 +47,10 @@ BUBBLE_PADDING_PX = 16  # above and below the text
 TEXT_WIDTH_PX = 296
 BOT_USERNAME = "fuite_sante_bot"
 STYLE = f"""
-body {{ margin: 0; background: #dfe8d5; font: 16px/{LINE_PX}px 'DejaVu Sans', sans-serif; }}
+body {{ margin: 0; background: #dfe8d5; font: 16px/{LINE_PX}px Roboto, 'DejaVu Sans', sans-serif; }}
 .reply {{ width: {TEXT_WIDTH_PX}px; margin: 8px; padding: 8px 12px; background: white;
           border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }}
-blockquote {{ margin: 0; padding-left: 8px; border-left: 3px solid #3a8ad6; }}
+blockquote {{ margin: 2px 0; padding-left: 8px; border-left: 3px solid #3a8ad6; }}
 a {{ color: #2678b6; text-decoration: none; }}
 .buttons {{ width: {TEXT_WIDTH_PX + 24}px; margin: 0 8px 8px; }}
 .row {{ display: flex; gap: 4px; margin-top: 4px; }}
@@ -60,16 +69,28 @@ document.getElementById('out').textContent = JSON.stringify(out);
 </script>"""
 
 
-def message_html(answer: Answer, builder: AnswerBuilder) -> str:
-    """One reply as the client shows it: the text (Telegram HTML is a subset of the web's,
+def message_html(shown: Shown) -> str:
+    """One message as the client shows it: the text (Telegram HTML is a subset of the web's,
     its line breaks kept by pre-wrap), then its rows of buttons."""
-    keyboard = answer_keyboard(answer, builder.catalogue, BOT_USERNAME)
+    text, keyboard = shown
     rows = keyboard.inline_keyboard if keyboard else ()
     buttons = "".join(
         '<div class="row">' + "".join(f'<div class="button">{html.escape(b.text)}</div>'
                                       for b in row) + "</div>" for row in rows)
-    return (f'<div class="message"><div class="reply">{render_html(answer)}</div>'
+    text = text.replace("</blockquote>\n", "</blockquote>")
+    return (f'<div class="message"><div class="reply">{text}</div>'
             f'<div class="buttons">{buttons}</div></div>')
+
+
+def reply(answer: Answer, builder: AnswerBuilder) -> Shown:
+    return render_html(answer), answer_keyboard(answer, builder.catalogue, BOT_USERNAME)
+
+
+def pages(answer: Answer) -> list[Shown]:
+    """The messages "more" sends, one an excerpt, each with its links and "more"."""
+    total = len(answer.excerpts)
+    return [(render_excerpt_html(e, n, answer.lang), page_keyboard(e, total - n, answer.lang))
+            for n, e in enumerate(answer.more, len(answer.shown) + 1)]
 
 
 def page(messages: list[str], script: str = "") -> str:
@@ -110,26 +131,45 @@ def screenshot(message: str, path: Path) -> None:
     Path(file.name).unlink()
 
 
+def replies(builder: AnswerBuilder) -> dict[str, list[Shown]]:
+    """The messages measured, by kind: the replies to the bank's questions in each language,
+    the excerpts behind their "more" buttons, and the replies to questions about the breach
+    the documents do not answer or off the subject, by outcome."""
+    bank = {lang: [builder.answer(entry.text(lang)) for entry in builder.index.bank]
+            for lang in LANGS}
+    groups = {f"bank {lang}": [reply(a, builder) for a in answers]
+              for lang, answers in bank.items()}
+    groups["bank, behind more"] = [page for answers in bank.values() for a in answers
+                                   for page in pages(a)]
+    for question in training_questions(UNANSWERED_FILE) + training_questions(EVERYDAY_FILE):
+        answer = builder.answer(question)
+        kind = ("declined" if not answer.answered
+                else "hedged" if not answer.confident else "confident")
+        groups.setdefault(f"not in the bank, {kind}", []).append(reply(answer, builder))
+    return groups
+
+
+def report(label: str, figures: list[dict[str, float]]) -> None:
+    lines = [f["lines"] for f in figures]
+    fitting = sum(1 for f in figures if f["height"] <= SCREEN_PX)
+    print(f"{label}: {len(figures)} messages; text lines median {statistics.median(lines):.0f}, "
+          f"max {max(lines):.0f}; with buttons, {fitting} of {len(figures)} fit one "
+          f"{SCREEN_PX} px screen (tallest {max(f['height'] for f in figures):.0f} px)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--screenshot", type=Path, help="write one reply's picture there")
     args = parser.parse_args()
     index = load_or_build_index(REPO / "corpus", REPO / "index")
     builder = AnswerBuilder(index)
-    answers = [(lang, builder.answer(entry.text(lang)))
-               for entry in index.bank for lang in LANGS]
-    figures = measured([message_html(answer, builder) for _, answer in answers])
-    for lang in LANGS:
-        mine = [f for (answer_lang, _), f in zip(answers, figures, strict=True)
-                if answer_lang == lang]
-        lines = [f["lines"] for f in mine]
-        fitting = sum(1 for f in mine if f["height"] <= SCREEN_PX)
-        print(f"{lang}: {len(mine)} replies; text lines median {statistics.median(lines):.0f}, "
-              f"max {max(lines):.0f}; with buttons, {fitting} of {len(mine)} fit one "
-              f"{SCREEN_PX} px screen (tallest {max(f['height'] for f in mine):.0f} px)")
+    groups = replies(builder)
+    figures = iter(measured([message_html(m) for group in groups.values() for m in group]))
+    for label, group in groups.items():
+        report(label, [next(figures) for _ in group])
     if args.screenshot:
         complaint = builder.answer("Comment porter plainte ?")
-        screenshot(message_html(complaint, builder), args.screenshot)
+        screenshot(message_html(reply(complaint, builder)), args.screenshot)
         print(f"screenshot: {args.screenshot}")
     return 0
 

@@ -26,8 +26,8 @@ from bot.search import Hit, Ranking, bank_prior, concept_weight, search
 from bot.smalltalk import small_talk
 from bot.suggestions import Catalogue
 
-SHOWN_EXCERPTS = 3
-MORE_EXCERPTS = 3
+SHOWN_EXCERPTS = 1
+MORE_EXCERPTS = 5
 # A hedged answer shows no more than this many of the closest excerpts.
 HEDGED_EXCERPTS = 2
 # The decision to answer (docs/quality.md has the trade-off curve and the cross-validation).
@@ -88,7 +88,11 @@ class Source:
 
     @property
     def shown_section(self) -> str | None:
-        return None if self.filing else self.section
+        """The section named on the source line: not a filing line's, and not the question's
+        text or the answer, which the line's date already says it quotes."""
+        if self.filing or self.in_answer or (self.section or "").lower().startswith("texte de"):
+            return None
+        return self.section
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +141,22 @@ class Answer:
 
     @property
     def shown(self) -> tuple[Excerpt, ...]:
-        """The excerpts shown at once; the rest stand behind a "more" button."""
-        return self.excerpts[:SHOWN_EXCERPTS]
+        """The excerpts shown at once (the rest stand behind a "more" button): the first,
+        so that a reply fits one phone screen; none of a hedged answer, whose passages are
+        the closest the documents hold, not an answer, so shown only on request."""
+        return self.excerpts[:SHOWN_EXCERPTS] if self.confident else ()
 
     @property
     def more(self) -> tuple[Excerpt, ...]:
-        return self.excerpts[SHOWN_EXCERPTS:]
+        return self.excerpts[len(self.shown):]
 
     @property
     def links(self) -> tuple[Link, ...]:
-        """Every distinct link of the shown excerpts, in order."""
-        distinct = {link.url: link for e in reversed(self.shown) for link in reversed(e.links)}
-        return tuple(reversed(distinct.values()))
+        """Every distinct link of the shown excerpts, in order of first appearance."""
+        distinct: dict[str, Link] = {}
+        for link in (link for excerpt in self.shown for link in excerpt.links):
+            distinct.setdefault(link.url, link)
+        return tuple(distinct.values())
 
 
 def find_links(text: str) -> tuple[Link, ...]:

@@ -17,14 +17,26 @@ def joined(parts: Iterable[str | None]) -> str:
 
 
 def source_line(source: Source, lang: Lang) -> str:
-    """"Sénat — Question écrite … — Réponse du Ministère de l'intérieur — réponse publiée le
-    17 avril 2025": the date says whether it is the question's or the answer's."""
+    """"Sénat — Question écrite … — réponse du Ministère de l'intérieur, 17 avril 2025": the
+    date says whether the quote is the question's or the answer's, and by whom the answer;
+    a question's date that its reference gives already is not repeated."""
     meta = source.meta
-    day = None
-    if source.date:
-        kind = "dated_answer" if source.in_answer else "dated_question"
-        day = message(kind, lang, day=format_date(source.date, lang))
-    return joined([meta.institution, meta.reference or meta.title, source.shown_section, day])
+    reference = meta.reference or meta.title
+    return joined([meta.institution, reference, source.shown_section,
+                   _dated(source, reference, lang)])
+
+
+def _dated(source: Source, reference: str, lang: Lang) -> str | None:
+    day = source.date
+    if day is None:
+        return None
+    if source.in_answer:
+        by = source.meta.answer_ministry
+        return message("dated_answer_by" if by else "dated_answer", lang,
+                       day=format_date(day, lang), ministry=by)
+    if day.strftime("%d/%m/%Y") in reference:
+        return None
+    return message("dated_question", lang, day=format_date(day, lang))
 
 
 def render_sources(documents: Mapping[str, DocumentMeta], lang: Lang) -> str:
@@ -43,7 +55,8 @@ def render_sources(documents: Mapping[str, DocumentMeta], lang: Lang) -> str:
 def reply_notices(answer: Answer) -> list[str]:
     """What the bot says before the excerpts: the personal-data warning; the refusal, or
     the reply to thanks; for a hedged answer, that the documents do not answer exactly and
-    the words they never use; else the bank question answered, and the introduction."""
+    the words they never use; else the bank question answered, or when none is, the
+    introduction (either says that the quotes are in French to an English reader)."""
     lang = answer.lang
     notices = [message("personal_data", lang)] if answer.personal_data_warning else []
     if not answer.answered:
@@ -53,9 +66,9 @@ def reply_notices(answer: Answer) -> list[str]:
         if answer.missing_words:
             notices.append(message("missing_words", lang,
                                    words=", ".join(answer.missing_words)))
+    elif answer.matched_question:
+        notices.append(message("matched_question", lang, question=answer.matched_question))
     else:
-        if answer.matched_question:
-            notices.append(message("matched_question", lang, question=answer.matched_question))
         notices.append(message("intro", lang))
     return notices
 
@@ -75,9 +88,11 @@ def render_text(answer: Answer) -> str:
     """The reply as a person reads it in a terminal."""
     parts = reply_notices(answer)
     if answer.answered:
-        parts.append(render_excerpts_text(answer.shown, answer.lang))
+        if answer.shown:
+            parts.append(render_excerpts_text(answer.shown, answer.lang))
         if answer.more:
-            parts.append(message("more_console", answer.lang, count=len(answer.more)))
+            key = "more_console" if answer.confident else "closest_console"
+            parts.append(message(key, answer.lang, count=len(answer.more)))
     if answer.suggestions:
         parts.append(render_suggestions_text(answer.suggestions, answer.lang))
     return "\n\n".join(parts)

@@ -30,27 +30,25 @@ def render_excerpt_html(excerpt: Excerpt, number: int | None, lang: Lang) -> str
 
 def render_html(answer: Answer, limit: int = TELEGRAM_MAX_CHARS) -> str:
     """The whole reply to a question, as Telegram HTML within `limit` characters."""
-    blocks = [html.escape(n) for n in reply_notices(answer)]
-    if answer.answered:
-        blocks.extend(render_excerpt_html(e, n, answer.lang)
-                      for n, e in enumerate(answer.shown, 1))
-    return join_blocks(blocks, limit)
+    excerpts = [render_excerpt_html(e, n, answer.lang) for n, e in enumerate(answer.shown, 1)]
+    return _after_notices(answer, excerpts, limit)
 
 
 def render_excerpt_alone_html(answer: Answer, excerpt: Excerpt,
                               limit: int = TELEGRAM_MAX_CHARS) -> str:
     """One excerpt of an answer as a message of its own (an inline result sent into a
     group): what the reply says before its excerpts (a hedged answer says so), then it."""
+    return _after_notices(answer, [render_excerpt_html(excerpt, None, answer.lang)], limit)
+
+
+def _after_notices(answer: Answer, excerpts: list[str], limit: int) -> str:
+    """What the reply says first, then the excerpts. The first quote follows the line
+    before it with no blank line: its box sets it apart, and the reply keeps to one phone
+    screen."""
     blocks = [html.escape(n) for n in reply_notices(answer)]
-    blocks.append(render_excerpt_html(excerpt, None, answer.lang))
-    return join_blocks(blocks, limit)
-
-
-def render_more_html(excerpts: Sequence[Excerpt], lang: Lang, first_number: int,
-                     limit: int = TELEGRAM_MAX_CHARS) -> str:
-    """The excerpts behind the "more" button."""
-    blocks = [render_excerpt_html(e, n, lang) for n, e in enumerate(excerpts, first_number)]
-    return join_blocks(blocks, limit)
+    if blocks and excerpts:
+        blocks[-1] = f"{blocks[-1]}\n{excerpts.pop(0)}"
+    return join_blocks([*blocks, *excerpts], limit)
 
 
 def join_blocks(blocks: Sequence[str], limit: int) -> str:

@@ -8,8 +8,9 @@ from bot.answer import AnswerBuilder, Excerpt
 from bot.embeddings import MAX_QUERY_CHARS
 from bot.excerpts import ELLIPSIS, MAX_EXCERPT_CHARS
 from bot.indexer import build_index
+from bot.messages import message
 from bot.query import questions_first
-from bot.render import answer_to_json, render_text
+from bot.render import answer_to_json, render_text, source_line
 from bot.search import search
 
 from .verbatim import unquoted_pieces
@@ -55,7 +56,7 @@ def test_english_questions_find_the_french_passages(builder, question, expected)
 def test_misspelled_words_are_matched_to_the_corpus_vocabulary(builder, question, expected):
     answer = builder.answer(question)
     assert answer.answered
-    assert any(expected in excerpt.text for excerpt in answer.shown)
+    assert any(expected in excerpt.text for excerpt in answer.excerpts[:3])
 
 
 def test_colloquial_french_reaches_the_documents_words(builder):
@@ -140,8 +141,10 @@ def test_the_bot_speaks_the_language_of_the_question(builder):
     english = builder.answer("What data was stolen?")
     french = builder.answer("Quelles données ont été volées ?")
     assert (english.lang, french.lang) == ("en", "fr")
-    assert "\nHere is what the official documents say" in render_text(english)
-    assert "\nVoici ce que disent les documents officiels" in render_text(french)
+    assert render_text(english).startswith("Closest question: What data was stolen? "
+                                           "(quoted in French)\n")
+    assert render_text(french).startswith("Question la plus proche : Quelles données ont été "
+                                          "volées ?\n")
     # the excerpts themselves stay in French: quoted from the documents as they are
     assert english.excerpts
     for excerpt in english.excerpts:
@@ -184,7 +187,7 @@ def test_an_excerpt_of_the_ministry_s_answer_is_dated_by_the_answer(builder):
 
 def test_whether_a_question_was_answered_is_quoted_from_the_document(builder):
     answer = builder.answer("la question du sénateur Chaize a-t-elle eu une réponse ?")
-    assert any("En attente de réponse du Ministère" in e.text for e in answer.shown)
+    assert any("En attente de réponse du Ministère" in e.text for e in answer.excerpts[:3])
 
 
 MANY_EXCERPTS = "données de santé piratage tiers payant optique"
@@ -311,10 +314,10 @@ def test_a_question_of_names_and_french_words_is_french(builder, text, lang):
 def test_a_status_line_is_dated_as_the_question_never_as_an_answer(builder):
     answer = builder.answer("Le sénateur Chaize a-t-il eu une réponse ?")
     status = next(e for e in answer.excerpts if "En attente de réponse" in e.text)
-    line = render_text(answer)
     assert status.source.filing
-    assert "question publiée le 3 octobre 2024" in line
-    assert "Réponse — 3 octobre 2024" not in line and "— Réponse —" not in line
+    # the reference dates it as the question's; no answer's date, no section named
+    assert source_line(status.source, "fr") == (
+        "Sénat — Question écrite publiée au JO Sénat du 03/10/2024, page 3625")
 
 
 @pytest.mark.parametrize("question", [
@@ -343,3 +346,31 @@ def test_the_reply_says_which_bank_question_it_answered_in_every_transport(build
     assert answer_to_json(answer)["matched_question"] == "Comment porter plainte ?"
     english = builder.answer("how can I report this to the police")
     assert english.matched_question == "How do I file a complaint?"
+
+
+def test_a_source_line_names_the_answering_ministry_and_never_repeats_a_date(builder):
+    complaint = builder.answer("Comment porter plainte ?").excerpts[0].source
+    assert source_line(complaint, "fr") == (
+        "Sénat — Question écrite publiée au JO Sénat du 03/10/2024, page 3491 — réponse du "
+        "Ministère de l'intérieur, 17 avril 2025")
+    assert source_line(complaint, "en").endswith(
+        "— answer from the Ministère de l'intérieur, 17 April 2025")
+    peytavie = next(e.source for e in builder.answer("Que demande le député Peytavie ?").excerpts
+                    if e.source.doc_id.startswith("an-16-qe-15289"))
+    assert source_line(peytavie, "fr") == (
+        "Assemblée nationale — Question écrite n° 15289 — question du 20 février 2024")
+
+
+def test_a_hedged_reply_shows_its_closest_passages_only_on_request(builder):
+    answer = builder.answer("Viamedis a-t-il été racheté par un concurrent ?")
+    assert not answer.confident and answer.shown == () and answer.more == answer.excerpts
+    text = render_text(answer)
+    assert "1. « " not in text
+    assert message("closest_console", "fr", count=len(answer.excerpts)) in text
+
+
+def test_a_confident_reply_shows_one_quote_and_keeps_the_others_for_more(builder):
+    answer = builder.answer("données de santé piratage tiers payant optique")
+    assert answer.confident and len(answer.shown) == 1 and len(answer.more) >= 2
+    text = render_text(answer)
+    assert "1. « " in text and "2. « " not in text

@@ -67,7 +67,7 @@ def test_without_a_token_the_bare_command_starts_a_console_chat(tmp_path):
     assert result.returncode == 0
     assert "TELEGRAM_BOT_TOKEN" in result.stdout
     assert "formulaire en ligne" in result.stdout
-    assert "> 4. « " in result.stdout  # "plus" showed the excerpts behind "more"
+    assert "> 2. « " in result.stdout  # "plus" showed the excerpts behind "more"
 
 
 def test_an_empty_corpus_is_reported_in_one_line(tmp_path):

@@ -6,8 +6,9 @@ from datetime import date
 from bot.answer import Answer, Excerpt, Source, find_links
 from bot.excerpts import Quote
 from bot.metadata import DocumentMeta
-from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_html, render_more_html
-from bot.telegram.keyboards import excerpt_rows
+from bot.render_html import TELEGRAM_MAX_CHARS, join_blocks, render_excerpt_html, render_html
+from bot.suggestions import Catalogue
+from bot.telegram.keyboards import answer_keyboard, page_keyboard
 
 SOURCE = Source("doc.md", DocumentMeta(title="Titre", institution="Sénat",
                                        reference="Question écrite", published=date(2024, 10, 3),
@@ -50,14 +51,21 @@ def test_a_highlight_inside_a_link_does_not_break_the_link():
     assert re.search(r"<a href=\"[^\"]*\"><b>", html) is None
 
 
-def test_each_link_of_an_answer_gets_one_button_in_reading_order():
+def link_buttons(markup):
+    return [(button.text, button.url) for row in markup.inline_keyboard for button in row
+            if button.url]
+
+
+def test_each_link_of_an_excerpt_gets_one_button_in_reading_order_under_its_message():
     first = ("Formulaire : www.exemple.gouv.fr/p, ou https://cnil.fr/plainte. "
              "Encore www.exemple.gouv.fr/p.")
     second = "Voir https://cnil.fr/plainte et www.interieur.gouv.fr/fuite."
-    rows = excerpt_rows(answer(excerpt(first), excerpt(second)), "fuite_bot")
-    link_buttons = [(button.text, button.url) for row in rows for button in row if button.url]
-    assert link_buttons == [
+    reply = answer(excerpt(first), excerpt(second))
+    assert link_buttons(answer_keyboard(reply, Catalogue(()), "fuite_bot")) == [
         ("🔗 Ouvrir www.exemple.gouv.fr", "https://www.exemple.gouv.fr/p"),
+        ("🔗 Ouvrir cnil.fr", "https://cnil.fr/plainte"),
+    ]
+    assert link_buttons(page_keyboard(reply.excerpts[1], 0, "fr")) == [
         ("🔗 Ouvrir cnil.fr", "https://cnil.fr/plainte"),
         ("🔗 Ouvrir www.interieur.gouv.fr", "https://www.interieur.gouv.fr/fuite"),
     ]
@@ -65,7 +73,8 @@ def test_each_link_of_an_answer_gets_one_button_in_reading_order():
 
 def test_a_reply_never_exceeds_telegrams_limit_nor_cuts_a_tag():
     long = "mot " * 110
-    html = render_more_html([excerpt(long)] * 20, "fr", 1)
+    html = join_blocks([render_excerpt_html(excerpt(long), n, "fr") for n in range(20)],
+                       TELEGRAM_MAX_CHARS)
     assert len(html) <= TELEGRAM_MAX_CHARS
     assert html.count("<blockquote>") == html.count("</blockquote>") > 0
     assert join_blocks(["a" * 10, "b" * 10], 15) == "a" * 10

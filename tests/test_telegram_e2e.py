@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -215,16 +216,17 @@ async def test_french_and_english_questions_get_one_quoted_answer_with_buttons(
         assert urls == [COMPLAINT_URL, share_url("plainte-formulaire", label)]
         assert {"vote:up", "vote:down"} <= set(callback_data(call))
         assert {b["text"] for b in buttons(call) if "callback_data" in b} >= {"👍", "👎"}
-    # the bank question answered on top, then the introduction, in the question's language
+    # the bank question answered on top in the question's language, then one quote; its
+    # link, "more", then share and the votes side by side: it fits one phone screen
     assert french.params["text"].startswith(
-        "Question la plus proche : Comment porter plainte ?\n\nVoici ce que disent les "
-        "documents officiels")
+        "Question la plus proche : Comment porter plainte ?\n<blockquote>")
     assert english.params["text"].startswith(
-        "Closest question: How do I file a complaint?\n\nHere is what the official documents "
-        "say")
-    assert [b["text"] for b in buttons(english) if "url" in b] == [
-        "🔗 Open www.masecurite.interieur.gouv.fr", "📤 Share this answer"
-    ]
+        "Closest question: How do I file a complaint? (quoted in French)\n<blockquote>")
+    assert french.params["text"].count("<blockquote>") == 1
+    rows = [[b["text"] for b in row]
+            for row in english.params["reply_markup"]["inline_keyboard"]]
+    assert rows[0] == ["🔗 Open www.masecurite.interieur.gouv.fr"]
+    assert rows[-1] == ["📤 Share", "👍", "👎"]
 
 
 # --- 2. commands -------------------------------------------------------------------------
@@ -347,9 +349,13 @@ async def test_admin_upload_is_added_indexed_and_answered_from(
     assert (corpus_dir / "reunion.md").read_bytes() == MEETING
     assert stub.downloads == ["documents/file_1.md"]
 
+    # No bank question is like it: answered from the new document, hedged (its passage
+    # behind the button to the closest passages), until the bank gets an entry for it.
     answer = await ask(stub, MEETING_QUESTION)
-    assert_is_answer(answer)
-    assert "mairie de Tulle" in parse_html(answer.params["text"]).text
+    assert parse_html(answer.params["text"]).text == message("hedged", "fr")
+    [passage], _ = await tap(stub, answer, "more")
+    assert_is_answer(passage)
+    assert "mairie de Tulle" in parse_html(passage.params["text"]).text
     [sources] = await exchange(stub, USER_ID, lambda: stub.push_text("/sources"))
     assert sources.params["text"].startswith("Les documents que je cite (6) :")
 
@@ -443,7 +449,7 @@ async def test_a_send_answered_after_the_bot_stopped_waiting_is_not_sent_again(
     log_text = bot_log.getvalue()
 
     [answer, barrier] = texts_to(stub, USER_ID)
-    assert "Voici ce que disent " in answer and barrier == PRIVACY
+    assert "Question la plus proche : " in answer and barrier == PRIVACY
     assert texts_to(stub, OTHER_USER) == [PRIVACY, PRIVACY]
     assert "it may have reached Telegram: not sent again (1 so far)" in log_text
     assert "(2 so far)" in log_text
@@ -493,8 +499,8 @@ async def test_a_flooding_chat_does_not_hold_up_the_others(
             and call.params["text"] != PRIVACY, timeout=30)
         await stub.wait_for("sendMessage", len(flood), predicate=to_chat(USER_ID), timeout=60)
 
-    assert "Voici ce que disent " in first.params["text"]
-    assert "Voici ce que disent " in answer.params["text"]
+    assert "Question la plus proche : " in first.params["text"]
+    assert "Question la plus proche : " in answer.params["text"]
     replies = stub.calls_of("sendMessage", ok=True)
     flood_answered_first = sum(to_chat(USER_ID)(call) for call in replies[:replies.index(answer)])
     assert flood_answered_first < len(flood) // 3
@@ -528,11 +534,11 @@ async def test_a_user_asking_too_fast_is_told_once_and_nobody_else_loses_a_quest
 
     *answers, slow_down = texts_to(stub, USER_ID)
     assert len(answers) == MESSAGES_PER_MINUTE
-    assert all("Here is what the official documents say" in text for text in answers)
+    assert all("Closest question: " in text for text in answers)
     assert slow_down == message("slow_down", "en", count=MESSAGES_PER_MINUTE)
     others = texts_to(stub, OTHER_USER)
     assert len(others) == 2
-    assert all("Voici ce que disent " in text for text in others)
+    assert all("Question la plus proche : " in text for text in others)
 
 
 async def test_every_reply_counts_toward_the_limit_whatever_was_sent(
@@ -608,13 +614,18 @@ async def test_the_three_outcomes_and_thanks_reach_telegram(
     stub: BotAPIStub, app: Application
 ) -> None:
     """Confident: the bank question on top; hedged: said plainly, the words no document
-    uses, two quotes at most and suggestions to tap; declined: suggestions; thanks: a word."""
+    uses, no quote but a button to the closest passages (two at most), and suggestions to
+    tap; declined: suggestions; thanks: a word."""
     hedged = await ask(stub, "Viamedis a-t-il été racheté par un concurrent ?")
     text = parse_html(hedged.params["text"]).text
     assert text.startswith(message("hedged", "fr"))
     assert message("missing_words", "fr", words="racheté, concurrent") in text
-    assert 1 <= hedged.params["text"].count("<blockquote>") <= 2
-    assert any(data.startswith("ask:") for data in callback_data(hedged))
+    assert "<blockquote>" not in hedged.params["text"]
+    closest, *suggested = buttons(hedged)
+    assert closest["text"].startswith("📄 Passages proches") and closest["callback_data"] == "more"
+    assert any(b.get("callback_data", "").startswith("ask:") for b in suggested)
+    [passage], _ = await tap(stub, hedged, "more")
+    assert passage.params["text"].count("<blockquote>") == 1
     declined = await ask(stub, "Quel temps fera-t-il demain à Brest ?")
     assert declined.params["text"].startswith("Je ne trouve pas la réponse")
     assert "<blockquote>" not in declined.params["text"]
@@ -631,7 +642,8 @@ async def test_markup_in_a_question_never_reaches_the_reply_unescaped(
 ) -> None:
     for question, opening in (
         # Read as French and answered; read as English ("bold", "link"…) and declined.
-        ("comment porter plainte <b>x</b> & *bold* _it_ [link](http://evil) ?", "Voici ce que"),
+        ("comment porter plainte <b>x</b> & *bold* _it_ [link](http://evil) ?",
+         "Question la plus proche"),
         ("<b>x</b> & *bold* _it_ [link](http://evil)", "I can't find"),
     ):
         call = await ask(stub, question)
@@ -706,28 +718,32 @@ async def test_in_groups_the_bot_only_answers_when_addressed(
         lambda: stub.push_group_text("How do I file a complaint?", reply_to=asked.result,
                                      sender=Sender(language_code="en")),
     )
-    assert "Here is what the official documents say" in replied.params["text"]
+    assert "Closest question: " in replied.params["text"]
 
 
 # --- 8. buttons --------------------------------------------------------------------------
 
 
 async def test_more_button_and_votes(stub: BotAPIStub, app: Application) -> None:
+    """One quote at a time: "more" under each message sends the next excerpt, numbered, with
+    its own "more" while others remain, until the last has none."""
     answer = await ask(stub, BROAD_QUESTION)
     assert_is_answer(answer)
-    assert answer.params["text"].count("<blockquote>") == 3
+    assert answer.params["text"].count("<blockquote>") == 1
     [more_button] = [b for b in buttons(answer) if b.get("callback_data") == "more"]
-    assert more_button["text"].startswith("➕ Autres extraits (")
-
-    [more] = await exchange(
-        stub, USER_ID, lambda: stub.push_callback_query(answer.result, "more")
-    )
-    assert more.params["parse_mode"] == "HTML"
-    assert "<blockquote>" in more.params["text"]
-    assert more.params["text"].split("<blockquote>")[1] not in answer.params["text"]
-    assert "\n4. <i>" in more.params["text"]
-    parse_html(more.params["text"])
-    assert len(stub.calls_of("answerCallbackQuery", ok=True)) == 1
+    total = 1 + int(re.fullmatch(r"➕ Autres extraits \((\d)\)", more_button["text"])[1])
+    assert total >= 3
+    page, quotes = answer, [parse_html(answer.params["text"]).text]
+    for number in range(2, total + 1):
+        [page], _ = await tap(stub, page, "more")
+        assert page.params["parse_mode"] == "HTML"
+        assert page.params["text"].count("<blockquote>") == 1
+        assert f"\n{number}. <i>" in page.params["text"]
+        quotes.append(parse_html(page.params["text"]).text)
+        left = [b["text"] for b in buttons(page) if b.get("callback_data") == "more"]
+        assert left == ([f"➕ Autres extraits ({total - number})"] if number < total else [])
+    assert len(set(quotes)) == total
+    assert len(stub.calls_of("answerCallbackQuery", ok=True)) == total - 1
 
     async def press(data: str, sender: Sender = USER) -> str:
         before = len(stub.calls_of("answerCallbackQuery", ok=True))
@@ -1056,7 +1072,7 @@ async def test_start_offers_example_questions_to_tap(
     assert_is_answer(french)
     assert "formulaire en ligne" in french.params["text"]
     [english], _ = await tap(stub, start_en, "ask:0:en")
-    assert "Here is what the official documents say" in english.params["text"]
+    assert "Closest question: " in english.params["text"]
 
 
 async def test_a_link_to_one_answer_opens_it_and_share_gives_that_link_back(
@@ -1067,7 +1083,7 @@ async def test_a_link_to_one_answer_opens_it_and_share_gives_that_link_back(
     [opened] = await exchange(
         stub, USER_ID, lambda: stub.push_text("/start plainte-formulaire", sender=english))
     assert_is_answer(opened)
-    assert opened.params["text"].startswith("Closest question: How do I file a complaint?\n\n")
+    assert opened.params["text"].startswith("Closest question: How do I file a complaint?")
     assert "formulaire en ligne" in opened.params["text"].split("</blockquote>")[0]
     share = share_url("plainte-formulaire", "How do I file a complaint?")
     assert share in [b.get("url") for b in buttons(opened)]

@@ -202,7 +202,8 @@ async def test_a_link_to_one_answer_opens_it_in_the_language_of_the_users_app(
     await app.process_update(update(app, "/start plainte-formulaire", language_code=code))
     [sent] = request.sent()
     lang = lang_of_client(code)
-    assert sent["text"].startswith(message("matched_question", lang, question=label) + "\n\n")
+    assert sent["text"].startswith(message("matched_question", lang, question=label)
+                                   + "\n<blockquote>")
     first_quote = sent["text"].split("<blockquote>")[1].split("</blockquote>")[0]
     assert "formulaire en ligne" in first_quote
     assert url_buttons(sent)[message("share_button", lang)] == (
@@ -440,9 +441,10 @@ async def test_an_empty_inline_query_offers_the_first_questions_in_the_users_lan
     assert [r["title"] for r in results] == list(builder.catalogue.examples(lang, 5))
     for result in results:
         grounded_quote(result)
-        assert message("intro", lang) in sent_text(result)
+        assert sent_text(result).startswith(
+            html.escape(message("matched_question", lang, question=result["title"])) + "\n")
     english = lang == "en"
-    assert ("answer published" in results[0]["description"]) is english
+    assert ("answer from the Ministère" in results[0]["description"]) is english
 
 
 def calls_of(monkeypatch: pytest.MonkeyPatch, builder: AnswerBuilder,

@@ -18,7 +18,7 @@ from bot.answer import Answer
 from bot.lang import Lang, lang_of_client
 from bot.messages import message
 from bot.render import render_sources
-from bot.render_html import render_html, render_more_html
+from bot.render_html import render_excerpt_html, render_html
 from bot.stores import STORE_ERRORS
 from bot.suggestions import Catalogue
 from bot.telegram import inbox
@@ -26,11 +26,12 @@ from bot.telegram.addressing import addressed_text
 from bot.telegram.keyboards import (
     answer_keyboard,
     deep_link,
+    page_keyboard,
     share_button,
     suggested_question,
     suggestion_keyboard,
 )
-from bot.telegram.state import BotContext
+from bot.telegram.state import BotContext, SentAnswer
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ async def send_answer(update: Update, context: BotContext, answer: Answer, catal
                        disable_web_page_preview=True)
     if sent is not None and context.chat is not None:
         if answer.more:
-            context.chat.keep_answer(sent.message_id, answer)
+            context.chat.keep_answer(sent.message_id, SentAnswer(answer, len(answer.shown)))
         if answer.answered and update.effective_user is not None:
             context.chat.answered(update.effective_user.id, answer.matched_entry)
     context.state.metrics.answered(answer, time.perf_counter() - started)
@@ -167,17 +168,24 @@ async def ask_suggestion(update: Update, context: BotContext) -> None:
 
 
 async def more(update: Update, context: BotContext) -> None:
+    """"More": the answer's next excerpt, as a message of its own that fits a phone's screen,
+    with its own "more" while others remain."""
     query = update.callback_query
     assert query is not None
     pressed = query.message if isinstance(query.message, Message) else None
     kept = context.chat.answers if context.chat is not None else {}
-    answer = kept.get(pressed.message_id) if pressed is not None else None
-    if pressed is None or answer is None:
+    sent = kept.get(pressed.message_id) if pressed is not None else None
+    if pressed is None or sent is None or context.chat is None:
         await query.answer(message("more_gone", user_lang(update)), show_alert=True)
         return
     await query.answer()
-    await pressed.reply_text(render_more_html(answer.more, answer.lang, len(answer.shown) + 1),
-                             parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+    answer, number = sent.answer, sent.shown + 1
+    excerpt, left = answer.excerpts[sent.shown], len(answer.excerpts) - number
+    page = await pressed.reply_text(render_excerpt_html(excerpt, number, answer.lang),
+                                    parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+                                    reply_markup=page_keyboard(excerpt, left, answer.lang))
+    if left:
+        context.chat.keep_answer(page.message_id, SentAnswer(answer, number))
 
 
 async def vote(update: Update, context: BotContext) -> None:

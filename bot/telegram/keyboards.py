@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answer import Answer
+from bot.answer import Answer, Excerpt, Link
 from bot.lang import Lang
 from bot.messages import message
 from bot.suggestions import Catalogue
@@ -29,26 +29,48 @@ Rows = list[list[InlineKeyboardButton]]
 
 def answer_keyboard(answer: Answer, catalogue: Catalogue,
                     bot_username: str) -> InlineKeyboardMarkup | None:
-    """Buttons under a reply: an answer's own, then the questions suggested instead."""
-    rows = excerpt_rows(answer, bot_username) if answer.answered else []
-    rows += suggestion_rows(answer.suggestions, answer.lang, catalogue)
+    """Buttons under a reply, in the fewest rows so that it fits one phone screen: an
+    answer's links and "more" (a hedged answer's closest passages), the questions suggested
+    instead, then "share" if it answers a bank entry beside 👍/👎."""
+    rows = suggestion_rows(answer.suggestions, answer.lang, catalogue)
+    if answer.answered:
+        rows = [*link_rows(answer.links, answer.lang), *more_rows(answer), *rows,
+                vote_row(answer, bot_username)]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def excerpt_rows(answer: Answer, bot_username: str) -> Rows:
-    """An answer's links, "more" if there is more, "share" if it answers a bank entry, and
-    👍/👎."""
-    rows = [[InlineKeyboardButton(message("open_link", answer.lang, host=urlsplit(link.url).netloc),
-                                  url=link.url)] for link in answer.links[:3]]
-    if answer.more:
-        rows.append([InlineKeyboardButton(
-            message("more_button", answer.lang, count=len(answer.more)), callback_data="more")])
+def more_rows(answer: Answer) -> Rows:
+    """"More" while excerpts are behind it; for a hedged answer, its closest passages."""
+    if not answer.more:
+        return []
+    return count_rows("more_button" if answer.confident else "closest_button", len(answer.more),
+                      answer.lang)
+
+
+def vote_row(answer: Answer, bot_username: str) -> list[InlineKeyboardButton]:
+    row = [InlineKeyboardButton("👍", callback_data="vote:up"),
+           InlineKeyboardButton("👎", callback_data="vote:down")]
     if answer.matched_entry and answer.matched_question:
-        rows.append([share_button(bot_username, answer.matched_entry, answer.matched_question,
-                                  answer.lang)])
-    rows.append([InlineKeyboardButton("👍", callback_data="vote:up"),
-                 InlineKeyboardButton("👎", callback_data="vote:down")])
-    return rows
+        row.insert(0, share_button(bot_username, answer.matched_entry, answer.matched_question,
+                                   answer.lang))
+    return row
+
+
+def page_keyboard(excerpt: Excerpt, left: int, lang: Lang) -> InlineKeyboardMarkup | None:
+    """Under one more excerpt: its links, and "more" while `left` excerpts remain."""
+    rows = link_rows(excerpt.links, lang) + count_rows("more_button", left, lang)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def link_rows(links: Sequence[Link], lang: Lang) -> Rows:
+    """A button a web address (three at most), labelled with its site."""
+    return [[InlineKeyboardButton(message("open_link", lang, host=urlsplit(link.url).netloc),
+                                  url=link.url)] for link in links[:3]]
+
+
+def count_rows(key: str, left: int, lang: Lang) -> Rows:
+    return [[InlineKeyboardButton(message(key, lang, count=left),
+                                  callback_data="more")]] if left else []
 
 
 def deep_link(bot_username: str, entry_id: str) -> str:

@@ -125,6 +125,15 @@ class InlineResultsCache:
 
 
 @dataclass(frozen=True, slots=True)
+class SentAnswer:
+    """An answer sent in a chat, and how many of its excerpts the message (with those its
+    "more" button came from) shows: the button shows the next one."""
+
+    answer: Answer
+    shown: int
+
+
+@dataclass(frozen=True, slots=True)
 class PendingUpload:
     """An admin's file whose name another corpus file has, waiting for "replace or keep"."""
 
@@ -136,15 +145,15 @@ class ChatData:
     """One chat's state (python-telegram-bot's chat_data), each part bounded."""
 
     def __init__(self) -> None:
-        self.answers: OrderedDict[int, Answer] = OrderedDict()  # by the reply's message id
+        self.answers: OrderedDict[int, SentAnswer] = OrderedDict()  # by the message's id
         self.uploads: OrderedDict[str, PendingUpload] = OrderedDict()  # by a random key
         # Documents an admin asked to remove, waiting for "remove or cancel", by a random key.
         self.removals: OrderedDict[str, str] = OrderedDict()
         # The bank entry each user's last answer here answers (None: none), by user id.
         self.last_entries: OrderedDict[int, str | None] = OrderedDict()
 
-    def keep_answer(self, message_id: int, answer: Answer) -> None:
-        _keep(self.answers, message_id, answer, ANSWERS_KEPT_PER_CHAT)
+    def keep_answer(self, message_id: int, sent: SentAnswer) -> None:
+        _keep(self.answers, message_id, sent, ANSWERS_KEPT_PER_CHAT)
 
     def answered(self, user_id: int, entry_id: str | None) -> None:
         """Note a user's latest answer by the bank entry it answers, for /share."""
