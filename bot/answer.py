@@ -32,8 +32,9 @@ MORE_EXCERPTS = 5
 HEDGED_EXCERPTS = 2
 # The decision to answer (docs/quality.md has the trade-off curve and the cross-validation).
 # The topic classifier must find the question at least this likely to be about the breach,
-# unless the intent classifier finds one bank question at least SURE_INTENT likely (a typing
-# slip can fool the first, not both)…
+# unless the intent classifier finds one bank question at least SURE_INTENT likely, and
+# likelier than the topic classifier finds it off the subject (a typing slip can fool the
+# first, not both; when they disagree, the surer wins)…
 MIN_ON_TOPIC = 0.6
 SURE_INTENT = 0.4
 # …and it is answered with confidence unless the intent classifier finds it at least this
@@ -301,9 +302,13 @@ class Evidence:
 
     @property
     def sure(self) -> bool:
-        """Whether the intent classifier finds one bank question at least SURE_INTENT likely:
-        the question is then one of the bank's, whatever its words ("what do I do now?")."""
-        return self.reading is not None and self.reading.likeliest >= SURE_INTENT
+        """Whether the intent classifier finds one bank question at least SURE_INTENT likely,
+        and likelier than the topic classifier finds the question off the subject: it is
+        then one of the bank's, whatever its words ("what do I do now?"), but "my dog is
+        lost, what should I do?" (surely off the subject, like "what should I do?") is not."""
+        reading = self.reading
+        return (reading is not None and reading.likeliest >= SURE_INTENT
+                and reading.likeliest > 1 - reading.on_topic)
 
 
 def decide(evidence: Evidence) -> Decision:

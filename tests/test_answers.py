@@ -81,6 +81,26 @@ def test_off_topic_questions_are_declined_with_a_pointer_to_the_sources(builder,
     assert "/sources" in render_text(answer)
 
 
+@pytest.mark.parametrize("question", [
+    "my dog is lost what should I do", "j'ai perdu mon portefeuille, que faire ?",
+    "how do I file a complaint against my landlord?", "mon vélo a été volé que faire",
+    "my cat is sick what to do",
+])
+def test_a_question_off_the_subject_worded_like_a_bank_question_is_declined(builder, question):
+    """The intent classifier finds "what should I do?" likely, but the topic classifier is
+    surer that the question is not about the breach: no quote about the breach."""
+    assert builder.answer(question).outcome == "not_found"
+
+
+@pytest.mark.parametrize("question", ["que faire ?", "what do I do now?", "plainte ?",
+                                      "am I affected?"])
+def test_a_short_bank_question_is_answered_whatever_the_topic_classifier_says(
+    builder, question
+):
+    answer = builder.answer(question)
+    assert answer.answered and answer.confident
+
+
 @pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "?!…"])
 def test_messages_without_a_question_get_a_prompt_not_a_quote(builder, text):
     answer = builder.answer(text)

@@ -905,6 +905,8 @@ def bot_log(request: pytest.FixtureRequest) -> Iterator[io.StringIO]:
 
 
 SECRET_QUESTION = "ma recette secrète zorglub"
+# A question about the breach holding a word that must never reach a log.
+PRIVATE_QUESTION = "ma mutuelle zorglub a été piratée, comment porter plainte ?"
 SSN = "1 85 05 78 006 084 36"
 
 
@@ -1231,12 +1233,12 @@ async def test_a_store_that_cannot_count_never_costs_a_citizen_the_answer(
         raise sqlite3.DatabaseError("database disk image is malformed")
 
     monkeypatch.setattr(Store, "record", damaged)
-    answer = await ask(stub, f"{SECRET_QUESTION}, comment porter plainte ?")
+    answer = await ask(stub, PRIVATE_QUESTION)
     assert_is_answer(answer)
     assert "formulaire en ligne" in answer.params["text"]
     log_text = bot_log.getvalue()
     assert "statistics not recorded: the store failed (DatabaseError" in log_text
-    assert SECRET_QUESTION not in log_text
+    assert "zorglub" not in log_text
 
 
 @pytest.mark.parametrize("bot_log", ["INFO"], indirect=True)
@@ -1261,7 +1263,7 @@ async def test_a_store_that_cannot_be_written_never_stops_the_bot_answering(
         holder.execute("BEGIN IMMEDIATE")  # every write of the bot now fails: "locked"
         users = [Sender(5000 + n) for n in range(10)]
         for user in users:
-            stub.push_text(f"{SECRET_QUESTION}, comment porter plainte ?", sender=user)
+            stub.push_text(PRIVATE_QUESTION, sender=user)
         for user in users:
             await settle(stub, user.user_id)
         assert store.failing_since is not None  # what /readyz will read
