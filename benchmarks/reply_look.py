@@ -88,8 +88,7 @@ def reply(answer: Answer, builder: AnswerBuilder) -> Shown:
 
 def pages(answer: Answer) -> list[Shown]:
     """The messages "more" sends, one an excerpt, each with its links and "more"."""
-    total = len(answer.excerpts)
-    return [(render_excerpt_html(e, n, answer.lang), page_keyboard(e, total - n, answer.lang))
+    return [(render_excerpt_html(e, n, answer.lang), page_keyboard(answer, n))
             for n, e in enumerate(answer.more, len(answer.shown) + 1)]
 
 

@@ -65,7 +65,7 @@ def test_each_link_of_an_excerpt_gets_one_button_in_reading_order_under_its_mess
         ("🔗 Ouvrir www.exemple.gouv.fr", "https://www.exemple.gouv.fr/p"),
         ("🔗 Ouvrir cnil.fr", "https://cnil.fr/plainte"),
     ]
-    assert link_buttons(page_keyboard(reply.excerpts[1], 0, "fr")) == [
+    assert link_buttons(page_keyboard(reply, 2)) == [
         ("🔗 Ouvrir cnil.fr", "https://cnil.fr/plainte"),
         ("🔗 Ouvrir www.interieur.gouv.fr", "https://www.interieur.gouv.fr/fuite"),
     ]

@@ -626,6 +626,9 @@ async def test_the_three_outcomes_and_thanks_reach_telegram(
     assert any(b.get("callback_data", "").startswith("ask:") for b in suggested)
     [passage], _ = await tap(stub, hedged, "more")
     assert passage.params["text"].count("<blockquote>") == 1
+    closer = [b["text"] for b in buttons(passage) if b.get("callback_data") == "more"]
+    assert closer == ([] if closest["text"].endswith("(1)")
+                      else [message("closest_button", "fr", count=1)])
     declined = await ask(stub, "Quel temps fera-t-il demain à Brest ?")
     assert declined.params["text"].startswith("Je ne trouve pas la réponse")
     assert "<blockquote>" not in declined.params["text"]

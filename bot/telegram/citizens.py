@@ -180,11 +180,11 @@ async def more(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     answer, number = sent.answer, sent.shown + 1
-    excerpt, left = answer.excerpts[sent.shown], len(answer.excerpts) - number
-    page = await pressed.reply_text(render_excerpt_html(excerpt, number, answer.lang),
-                                    parse_mode=ParseMode.HTML, disable_web_page_preview=True,
-                                    reply_markup=page_keyboard(excerpt, left, answer.lang))
-    if left:
+    page = await pressed.reply_text(
+        render_excerpt_html(answer.excerpts[number - 1], number, answer.lang),
+        parse_mode=ParseMode.HTML, disable_web_page_preview=True,
+        reply_markup=page_keyboard(answer, number))
+    if number < len(answer.excerpts):
         context.chat.keep_answer(page.message_id, SentAnswer(answer, number))
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answer import Answer, Excerpt, Link
+from bot.answer import Answer, Link
 from bot.lang import Lang
 from bot.messages import message
 from bot.suggestions import Catalogue
@@ -34,17 +34,19 @@ def answer_keyboard(answer: Answer, catalogue: Catalogue,
     instead, then "share" if it answers a bank entry beside 👍/👎."""
     rows = suggestion_rows(answer.suggestions, answer.lang, catalogue)
     if answer.answered:
-        rows = [*link_rows(answer.links, answer.lang), *more_rows(answer), *rows,
+        rows = [*link_rows(answer.links, answer.lang), *more_rows(answer, len(answer.shown)),
+                *rows,
                 vote_row(answer, bot_username)]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def more_rows(answer: Answer) -> Rows:
-    """"More" while excerpts are behind it; for a hedged answer, its closest passages."""
-    if not answer.more:
-        return []
-    return count_rows("more_button" if answer.confident else "closest_button", len(answer.more),
-                      answer.lang)
+def more_rows(answer: Answer, shown: int) -> Rows:
+    """"More" while excerpts remain after the first `shown`; for a hedged answer, "closest
+    passages"."""
+    left = len(answer.excerpts) - shown
+    key = "more_button" if answer.confident else "closest_button"
+    return [[InlineKeyboardButton(message(key, answer.lang, count=left),
+                                  callback_data="more")]] if left > 0 else []
 
 
 def vote_row(answer: Answer, bot_username: str) -> list[InlineKeyboardButton]:
@@ -56,9 +58,11 @@ def vote_row(answer: Answer, bot_username: str) -> list[InlineKeyboardButton]:
     return row
 
 
-def page_keyboard(excerpt: Excerpt, left: int, lang: Lang) -> InlineKeyboardMarkup | None:
-    """Under one more excerpt: its links, and "more" while `left` excerpts remain."""
-    rows = link_rows(excerpt.links, lang) + count_rows("more_button", left, lang)
+def page_keyboard(answer: Answer, number: int) -> InlineKeyboardMarkup | None:
+    """Under the answer's excerpt `number` (from 1), sent by "more": its links, and "more"
+    while others remain."""
+    excerpt = answer.excerpts[number - 1]
+    rows = link_rows(excerpt.links, answer.lang) + more_rows(answer, number)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -66,11 +70,6 @@ def link_rows(links: Sequence[Link], lang: Lang) -> Rows:
     """A button a web address (three at most), labelled with its site."""
     return [[InlineKeyboardButton(message("open_link", lang, host=urlsplit(link.url).netloc),
                                   url=link.url)] for link in links[:3]]
-
-
-def count_rows(key: str, left: int, lang: Lang) -> Rows:
-    return [[InlineKeyboardButton(message(key, lang, count=left),
-                                  callback_data="more")]] if left else []
 
 
 def deep_link(bot_username: str, entry_id: str) -> str:
