@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from bot.answer import Answer, Excerpt
 from bot.lang import Lang
+from bot.messages import message
 from bot.render import reply_notices, source_line
 
 TELEGRAM_MAX_CHARS = 4096
@@ -37,8 +38,12 @@ def render_html(answer: Answer, limit: int = TELEGRAM_MAX_CHARS) -> str:
 def render_excerpt_alone_html(answer: Answer, excerpt: Excerpt,
                               limit: int = TELEGRAM_MAX_CHARS) -> str:
     """One excerpt of an answer as a message of its own (an inline result sent into a
-    group): what the reply says before its excerpts (a hedged answer says so), then it."""
-    return _after_notices(answer, [render_excerpt_html(excerpt, None, answer.lang)], limit)
+    group): what the reply says before its excerpts, then it; a hedged answer says that the
+    documents do not answer exactly and that this is the closest passage, to read with care."""
+    quote = render_excerpt_html(excerpt, None, answer.lang)
+    if not answer.confident:
+        quote = f"{html.escape(message('closest_intro', answer.lang))}\n{quote}"
+    return _after_notices(answer, [quote], limit)
 
 
 def _after_notices(answer: Answer, excerpts: list[str], limit: int) -> str:

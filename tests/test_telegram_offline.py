@@ -415,6 +415,7 @@ async def test_a_hedged_inline_answer_says_so_in_what_it_sends(offline) -> None:
     assert results
     for result in results:
         assert sent_text(result).startswith(message("hedged", "fr"))
+        assert html.escape(message("closest_intro", "fr")) + "\n<blockquote>" in sent_text(result)
         grounded_quote(result)
 
 
