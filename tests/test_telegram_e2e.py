@@ -1323,8 +1323,9 @@ async def test_an_inline_query_offers_quotes_ready_to_send_into_any_chat(
 async def test_inline_queries_count_toward_the_senders_limit(
     stub: BotAPIStub, app: Application
 ) -> None:
-    """Past MESSAGES_PER_MINUTE inline queries in the window, one empty answer and then none;
-    another user typing meanwhile gets all of theirs."""
+    """Past MESSAGES_PER_MINUTE inline queries in the window, one empty answer saying why
+    (a button above the chat) and then none; another user typing meanwhile gets all of
+    theirs."""
     hasty = [stub.push_inline_query("comment porter plainte ?")
              for _ in range(MESSAGES_PER_MINUTE + 3)]
     other = stub.push_inline_query("comment porter plainte ?", sender=Sender(OTHER_USER))
@@ -1335,4 +1336,6 @@ async def test_inline_queries_count_toward_the_senders_limit(
                                     answers[MESSAGES_PER_MINUTE:])
     assert all(len(results) == 1 and results[0] for results in answered)
     assert slowed == [[]] and ignored == [[], []]
+    [said] = inline_answers(stub, hasty[MESSAGES_PER_MINUTE])
+    assert said.params["button"]["text"] == message("inline_slow_down", "fr")
     assert len(inline_answers(stub, other)) == 1

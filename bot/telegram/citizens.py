@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, InlineQueryResultsButton, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ApplicationHandlerStop
 
@@ -208,8 +208,11 @@ async def slow_down(update: Update, context: BotContext) -> None:
     text = message("slow_down", user_lang(update), count=context.state.limit.senders.per_window)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
-    elif update.inline_query is not None:  # no results, for this user only and not cached
-        await update.inline_query.answer([], cache_time=0, is_personal=True)
+    elif update.inline_query is not None:  # no results, for this user only and not cached,
+        # and instead of them, above the chat, why
+        button = InlineQueryResultsButton(message("inline_slow_down", user_lang(update)),
+                                          start_parameter="slow_down")
+        await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
     else:
         await reply(update, text)
     await inbox.handled(update, context)
