@@ -49,7 +49,7 @@ class BotState:
         self._store: BotStore | None = None
         self.builder: AnswerBuilder | None = None
         self.limit = ArrivalLimit()
-        self.metrics = Metrics()
+        self._metrics: Metrics | None = None
         self.health = Health()
         self.rebuild_lock = asyncio.Lock()
         self._recent_chats: OrderedDict[int, None] = OrderedDict()
@@ -60,7 +60,7 @@ class BotState:
     def configure(self, settings: Settings, store: BotStore, metrics: Metrics) -> None:
         self._settings = settings
         self._store = store
-        self.metrics = metrics
+        self._metrics = metrics
         self.limit = ArrivalLimit(settings.messages_per_minute, store.sender_counter)
 
     @property
@@ -74,6 +74,12 @@ class BotState:
         if self._store is None:
             raise RuntimeError("the application was not built by build_application")
         return self._store
+
+    @property
+    def metrics(self) -> Metrics:
+        if self._metrics is None:
+            raise RuntimeError("the application was not built by build_application")
+        return self._metrics
 
     @property
     def answers(self) -> AnswerBuilder:
