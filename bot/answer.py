@@ -56,6 +56,9 @@ MAX_QUESTION_CHARS = 1000
 
 Outcome = Literal["answered", "not_found", "no_question", "too_long", "thanks", "greeting"]
 Decision = Literal["confident", "hedged", "declined"]
+# What a reply is, as the metrics and the statistics count it.
+ReplyKind = Literal["confident", "hedged", "declined", "refused", "smalltalk"]
+REPLY_KINDS: tuple[ReplyKind, ...] = ("confident", "hedged", "declined", "refused", "smalltalk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,16 @@ class Answer:
     @property
     def answered(self) -> bool:
         return self.outcome == "answered"
+
+    @property
+    def kind(self) -> ReplyKind:
+        """Quoted with confidence, quoted with a hedge, declined (the documents do not answer
+        it), refused (no question, or too long), or small talk."""
+        if self.answered:
+            return "confident" if self.confident else "hedged"
+        if self.outcome == "not_found":
+            return "declined"
+        return "smalltalk" if self.outcome in ("thanks", "greeting") else "refused"
 
     @property
     def shown(self) -> tuple[Excerpt, ...]:

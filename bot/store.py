@@ -115,11 +115,9 @@ class Unhandled:
 
 
 def counted_outcome(answer: Answer) -> str | None:
-    """What an answer counts as in the statistics: "answered", "hedged" or "declined" (the
-    documents do not answer it); None for what is no question (thanks, a refusal)."""
-    if not answer.answered:
-        return "declined" if answer.outcome == "not_found" else None
-    return "answered" if answer.confident else "hedged"
+    """What an answer counts as in the statistics, its kind as the statistics name it:
+    "answered", "hedged" or "declined"; None for what is no question (thanks, a refusal)."""
+    return {"confident": "answered", "hedged": "hedged", "declined": "declined"}.get(answer.kind)
 
 
 def unanswered_question(answer: Answer) -> str:

@@ -18,10 +18,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import store as store_module
+from bot.answer import REPLY_KINDS
 from bot.config import Settings
 from bot.telegram import health as health_module
 from bot.telegram.health import ListenError
-from bot.telegram.metrics import QUESTION_OUTCOMES, question_outcome
 from bot_testing import BotAPIStub, Sender
 from tests.test_telegram_e2e import make_settings, running_bot, settle, to_chat
 from tests.test_webhook import webhook_bot
@@ -142,12 +142,12 @@ async def test_metrics_count_what_a_burst_brought_and_name_no_user(
                             predicate=to_chat(flooder.user_id))
         await asyncio.sleep(0.3)  # a check counts the inbox
         exposition = (await get(settings.health_port, "/metrics")).text
-        expected = Counter(question_outcome(app.bot_data.answers.answer(text))
+        expected = Counter(app.bot_data.answers.answer(text).kind
                            for text in QUESTIONS)
         index = app.bot_data.answers.index
     values = samples(exposition)
     assert {outcome: values[("bot_questions_total", (("outcome", outcome),))]
-            for outcome in QUESTION_OUTCOMES} == {o: expected[o] for o in QUESTION_OUTCOMES}
+            for outcome in REPLY_KINDS} == {o: expected[o] for o in REPLY_KINDS}
     assert expected["confident"] and expected["declined"]  # the burst tried several outcomes
     assert values[("bot_answer_seconds_count", ())] == len(QUESTIONS)
     barriers = len(QUESTIONS)  # settle asks /privacy once in each chat

@@ -15,12 +15,9 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.answer import Answer
+from bot.answer import REPLY_KINDS, Answer
 
-QuestionOutcome = Literal["confident", "hedged", "declined", "refused", "smalltalk"]
 SendResult = Literal["ok", "retried", "ambiguous", "failed"]
-QUESTION_OUTCOMES: tuple[QuestionOutcome, ...] = (
-    "confident", "hedged", "declined", "refused", "smalltalk")
 SEND_RESULTS: tuple[SendResult, ...] = ("ok", "retried", "ambiguous", "failed")
 LIMIT_ACTIONS = ("slow_down", "ignore")
 REBUILD_RESULTS = ("ok", "failed")
@@ -28,16 +25,6 @@ REBUILD_RESULTS = ("ok", "failed")
 # for Telegram too, seconds when it is slow.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 REBUILD_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
-
-
-def question_outcome(answer: Answer) -> QuestionOutcome:
-    """The outcome of a question as counted: quoted with confidence, quoted with a hedge,
-    declined (the documents do not answer), refused (no question, or too long), small talk."""
-    if answer.answered:
-        return "confident" if answer.confident else "hedged"
-    if answer.outcome == "not_found":
-        return "declined"
-    return "smalltalk" if answer.outcome in ("thanks", "greeting") else "refused"
 
 
 class Metrics:
@@ -76,7 +63,7 @@ class Metrics:
         self.store_failing = Gauge("bot_store_failing", "1 while the store cannot be written",
                                    registry=registry)
         self.ready = Gauge("bot_ready", "1 while /readyz says ready", registry=registry)
-        for outcome in QUESTION_OUTCOMES:
+        for outcome in REPLY_KINDS:
             self.questions.labels(outcome)
         for result in SEND_RESULTS:
             self.sends.labels(result)
@@ -86,7 +73,7 @@ class Metrics:
             self.rebuilds.labels(rebuild)
 
     def answered(self, answer: Answer, seconds: float) -> None:
-        self.questions.labels(question_outcome(answer)).inc()
+        self.questions.labels(answer.kind).inc()
         self.answer_seconds.observe(seconds)
 
     def index_served(self, documents: int, passages: int, built_at: str) -> None:
