@@ -61,17 +61,26 @@ class BankEntry:
         return replace(entry, passages=tuple(passages))
 
 
-def read_bank(path: Path) -> tuple[tuple[BankEntry, ...], list[str]]:
-    """The entries of a bank file, in its order, and a warning for each entry left out
-    (malformed, or an id already taken); none if there is no such file. Raises ValueError,
-    naming the file, when it is not TOML at all."""
+@dataclass(frozen=True, slots=True)
+class SkippedEntry:
+    """A bank entry left out: the id it gives (None: no readable one) and the warning that
+    says why."""
+
+    entry_id: str | None
+    warning: str
+
+
+def read_bank(path: Path) -> tuple[tuple[BankEntry, ...], list[SkippedEntry]]:
+    """The entries of a bank file, in its order, and each entry left out (malformed, or an
+    id already taken); none if there is no such file. Raises ValueError, naming the file,
+    when it is not TOML at all."""
     try:
         return parse_bank(path.read_bytes(), path.name)
     except FileNotFoundError:
         return (), []
 
 
-def parse_bank(data: bytes, name: str) -> tuple[tuple[BankEntry, ...], list[str]]:
+def parse_bank(data: bytes, name: str) -> tuple[tuple[BankEntry, ...], list[SkippedEntry]]:
     """read_bank's work on a file's bytes (`name` is the file's, for the messages)."""
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
@@ -81,18 +90,20 @@ def parse_bank(data: bytes, name: str) -> tuple[tuple[BankEntry, ...], list[str]
     if not isinstance(tables, list):
         raise ValueError(f"{name}: entries must be [[entry]] tables")
     entries: list[BankEntry] = []
-    warnings: list[str] = []
+    skipped: list[SkippedEntry] = []
     taken: set[str] = set()
     for number, table in enumerate(tables, 1):
         entry, problem = parse_entry(table)
         if entry is not None and entry.id in taken:
             entry, problem = None, f"id {table['id']!r} is used twice"
         if entry is None:
-            warnings.append(f"{name}: entry {number} skipped: {problem}")
+            given = table.get("id") if isinstance(table, dict) else None
+            skipped.append(SkippedEntry(given if isinstance(given, str) else None,
+                                        f"{name}: entry {number} skipped: {problem}"))
             continue
         taken.add(entry.id)
         entries.append(entry)
-    return tuple(entries), warnings
+    return tuple(entries), skipped
 
 
 def parse_entry(table: object) -> tuple[BankEntry | None, str]:
@@ -121,12 +132,12 @@ def _spaced(text: str) -> str:
 
 
 def link_bank(entries: Sequence[BankEntry], passages: Sequence[Passage]
-              ) -> tuple[tuple[BankEntry, ...], list[str]]:
-    """Each entry with the passages that hold its answer phrases (spacing aside), and a
-    warning naming each entry skipped because one of its phrases is found in no passage."""
+              ) -> tuple[tuple[BankEntry, ...], list[SkippedEntry]]:
+    """Each entry with the passages that hold its answer phrases (spacing aside), and each
+    entry skipped because one of its phrases is found in no passage."""
     texts = [_spaced(p.text) for p in passages]
     linked: list[BankEntry] = []
-    warnings: list[str] = []
+    skipped: list[SkippedEntry] = []
     for entry in entries:
         positions: list[int] = []
         missing = None
@@ -137,11 +148,12 @@ def link_bank(entries: Sequence[BankEntry], passages: Sequence[Passage]
                 break
             positions.extend(n for n in found if n not in positions)
         if missing is not None:
-            warnings.append(f"question bank entry {entry.id!r} skipped: its answer phrase "
-                            f"{missing!r} is in no passage of the corpus")
+            skipped.append(SkippedEntry(entry.id, f"question bank entry {entry.id!r} skipped: "
+                                        f"its answer phrase {missing!r} is in no passage of "
+                                        "the corpus"))
             continue
         linked.append(replace(entry, passages=tuple(positions)))
-    return tuple(linked), warnings
+    return tuple(linked), skipped
 
 
 def bank_problems(data: bytes, passages: Sequence[Passage]) -> list[str]:
@@ -149,12 +161,12 @@ def bank_problems(data: bytes, passages: Sequence[Passage]) -> list[str]:
     (malformed, its id taken, an answer phrase in no passage), or the file itself; none
     when every entry would be served."""
     try:
-        entries, problems = parse_bank(data, BANK_FILE)
+        entries, malformed = parse_bank(data, BANK_FILE)
     except ValueError as error:
         return [str(error)]
-    if not entries and not problems:
+    if not entries and not malformed:
         return [f"{BANK_FILE}: no [[entry]] in the file"]
-    return problems + link_bank(entries, passages)[1]
+    return [skipped.warning for skipped in malformed + link_bank(entries, passages)[1]]
 
 
 # A passage shorter than this many words holds nothing a citizen would ask about on its own.

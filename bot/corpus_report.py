@@ -3,7 +3,6 @@ admin reads before removing a document (/docs) and after any rebuild (/reindex, 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -58,7 +57,7 @@ def index_changes(before: SearchIndex, after: SearchIndex) -> IndexChanges:
         removed=tuple(name for name in old if name not in new),
         changed=tuple(name for name in new if name in old and new[name] != old[name]),
         entries_added=tuple(i for i in new_entries if i not in old_entries),
-        entries_lost=tuple((i, _warning_naming(i, after.warnings))
+        entries_lost=tuple((i, after.skipped_entries.get(i))
                            for i in old_entries if i not in new_entries),
     )
 
@@ -70,9 +69,3 @@ def _contents(index: SearchIndex) -> dict[str, tuple[DocumentMeta, list[str]]]:
     for passage in index.passages:
         contents[passage.doc_id][1].append(passage.text)
     return contents
-
-
-def _warning_naming(entry_id: str, warnings: list[str]) -> str | None:
-    """The index's warning about a bank entry (a whole id, not one it begins another)."""
-    named = re.compile(rf"(?<![\w-]){re.escape(entry_id)}(?![\w-])")
-    return next((warning for warning in warnings if named.search(warning)), None)

@@ -92,6 +92,8 @@ class SearchIndex:
     # The question bank (corpus/questions.toml), each entry linked to its answer passages,
     # and the intent and topic classifiers trained on it (None without a bank).
     bank: tuple[BankEntry, ...] = ()
+    # The bank entries left out, by the id they give: the warning that says why.
+    skipped_entries: dict[str, str] = field(default_factory=dict)
     classifier: ClassifierWeights | None = None
     terms: Postings[str] = field(init=False, repr=False)
     pairs: Postings[int] = field(init=False, repr=False)
@@ -163,6 +165,7 @@ class SearchIndex:
             "warnings": self.warnings,
             "embedding_model": self.embedding_model,
             "bank": [entry.to_json() for entry in self.bank],
+            "skipped_entries": self.skipped_entries,
             "classifier": self.classifier.to_json() if self.classifier else None,
             "documents": {k: m.model_dump(mode="json") for k, m in self.documents.items()},
             "passages": [
@@ -204,6 +207,7 @@ class SearchIndex:
             embeddings=embeddings,
             embedding_model=data["embedding_model"] if embeddings is not None else NO_EMBEDDINGS,
             bank=tuple(BankEntry.from_json(entry) for entry in data["bank"]),
+            skipped_entries=dict(data.get("skipped_entries", {})),
             classifier=(ClassifierWeights.load(data["classifier"], arrays)
                         if data["classifier"] else None),
         )

@@ -25,7 +25,7 @@ from bot.analysis import (
     load_word_list,
     written_words,
 )
-from bot.bank import BANK_FILE, BankEntry, link_bank, read_bank
+from bot.bank import BANK_FILE, BankEntry, SkippedEntry, link_bank, read_bank
 from bot.classifiers import (
     EVERYDAY_FILE,
     UNANSWERED_FILE,
@@ -96,8 +96,8 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
     for doc in loaded.documents:
         passages.extend(split_passages(doc, first_position=len(passages)))
     documents = {doc.doc_id: doc.meta for doc in loaded.documents}
-    bank, bank_warnings = _bank(corpus_dir, passages)
-    warnings += bank_warnings
+    bank, skipped_entries = _bank(corpus_dir, passages)
+    warnings += [skipped.warning for skipped in skipped_entries]
     index = SearchIndex(
         documents=documents,
         passages=passages,
@@ -108,6 +108,7 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
         skipped=[str(e) for e in loaded.errors],
         warnings=warnings,
         bank=bank,
+        skipped_entries={s.entry_id: s.warning for s in skipped_entries if s.entry_id},
     )
     if embedder is not None:
         index.embeddings = embedder.embed_passages(
@@ -121,18 +122,19 @@ def build_index(corpus_dir: Path, analyzer: Analyzer | None = None,
     return index
 
 
-def _bank(corpus_dir: Path, passages: list[Passage]) -> tuple[tuple[BankEntry, ...], list[str]]:
+def _bank(corpus_dir: Path, passages: list[Passage]
+          ) -> tuple[tuple[BankEntry, ...], list[SkippedEntry]]:
     """The question bank kept with the corpus, linked to the passages; an entry that is
     malformed or whose answer is in no passage is skipped with a warning, and a file that is
     not TOML at all is skipped whole, like a broken document."""
     try:
-        entries, warnings = read_bank(corpus_dir / BANK_FILE)
+        entries, skipped = read_bank(corpus_dir / BANK_FILE)
     except (ValueError, OSError) as error:
-        entries, warnings = (), [f"question bank skipped: {error}"]
+        entries, skipped = (), [SkippedEntry(None, f"question bank skipped: {error}")]
     linked, unlinked = link_bank(entries, passages)
-    for warning in warnings + unlinked:
-        log.warning("%s", warning)
-    return linked, warnings + unlinked
+    for entry in skipped + unlinked:
+        log.warning("%s", entry.warning)
+    return linked, skipped + unlinked
 
 
 def context_texts(passages: list[Passage], documents: dict[str, DocumentMeta]) -> list[str]:

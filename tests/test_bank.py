@@ -74,9 +74,10 @@ def test_a_malformed_entry_is_skipped_with_a_warning_naming_it(tmp_path: Path) -
             + '[[entry]]\nid = "sans-anglais"\nfr = ["Qui ?"]\nanswer = ["x"]\n'
             + ENTRY.format(id="Pas Un Slug", answer="x")
             + ENTRY.format(id="plainte", answer="x"))
-    entries, warnings = read_bank(bank_file(tmp_path, text))
+    entries, skipped = read_bank(bank_file(tmp_path, text))
     assert [e.id for e in entries] == ["plainte"]
-    assert len(warnings) == 3
+    assert [s.entry_id for s in skipped] == ["sans-anglais", "Pas Un Slug", "plainte"]
+    warnings = [s.warning for s in skipped]
     assert "sans-anglais" in warnings[0] and "'en'" in warnings[0]
     assert "Pas Un Slug" in warnings[1]
     assert "used twice" in warnings[2]
@@ -94,10 +95,11 @@ def test_an_entry_whose_answer_is_in_no_passage_is_skipped_with_a_warning(
     text = (ENTRY.format(id="plainte", answer="un  formulaire en\\nligne")
             + ENTRY.format(id="amende", answer="une amende de 5 millions d'euros"))
     entries, _ = read_bank(bank_file(tmp_path, text))
-    linked, warnings = link_bank(entries, corpus_passages())
+    linked, skipped = link_bank(entries, corpus_passages())
     assert [e.id for e in linked] == ["plainte"]  # spacing aside, the phrase is there
     assert linked[0].passages
-    assert len(warnings) == 1 and "'amende'" in warnings[0] and "amende de 5" in warnings[0]
+    [amende] = skipped
+    assert amende.entry_id == "amende" and "amende de 5" in amende.warning
 
 
 def test_the_built_index_warns_of_a_skipped_entry_and_still_answers(
@@ -110,6 +112,7 @@ def test_the_built_index_warns_of_a_skipped_entry_and_still_answers(
                     encoding="utf-8")
     index = build_index(corpus_dir, embeddings=False)
     assert any("'inconnue'" in warning for warning in index.warnings)
+    assert "'absent ici' is in no passage" in index.skipped_entries["inconnue"]
     assert len(index.bank) == len(ENTRIES)
     assert AnswerBuilder(index).answer("comment porter plainte ?").answered
 
